@@ -64,6 +64,7 @@ class Diagnostic:
     code: str  # e.g. SCHEMA_VALIDATION_FAILED, MISSING_TRANSITION_TARGET
     message: str
     location: str  # JSON pointer, e.g. /States/Hello/Next
+    severity: str = "ERROR"  # ERROR blocks CreateStateMachine; WARNING does not
 
     def render(self) -> str:
         """AWS's wording: ``CODE: message at /location``."""
