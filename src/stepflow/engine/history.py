@@ -1,0 +1,155 @@
+"""History events in AWS's shapes (GetExecutionHistory).
+
+An event is a dict ``{"id", "previousEventId", "timestamp", "type", <detailsKey>: {...}}``;
+the timestamp is epoch seconds (the API layer formats it). Payloads are stored as JSON text, as
+AWS returns them, with ``...Details: {"truncated": bool}``.
+"""
+
+from __future__ import annotations
+
+from stepflow.asl.json_text import dumps, size_in_bytes
+from stepflow.engine.tasks import ACTIVITY, LAMBDA, Resource
+
+HISTORY_PAYLOAD_LIMIT = 256 * 1024  # bytes kept per payload in history before truncation
+
+def details_key(event_type: str) -> str | None:
+    """The name of the details field for an event type (None for types without details)."""
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    if event_type in _NO_DETAILS:
+        return None
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+_NO_DETAILS = frozenset(
+    {
+        "ParallelStateStarted",
+        "ParallelStateSucceeded",
+        "ParallelStateFailed",
+        "ParallelStateAborted",
+        "MapStateSucceeded",
+        "MapStateFailed",
+        "MapStateAborted",
+        "LambdaFunctionStarted",
+        "WaitStateAborted",
+        "MapRunSucceeded",
+        "MapRunAborted",
+    }
+)
+
+
+def payload(value, limit: int = HISTORY_PAYLOAD_LIMIT) -> tuple[str, dict]:
+    """(JSON text, details) for a payload in history, truncated as AWS does past the limit."""
+    return _truncate(dumps(value), limit)
+
+
+def payload_text(text: str, limit: int = HISTORY_PAYLOAD_LIMIT) -> tuple[str, dict]:
+    """(text, details) for a payload that is already JSON text."""
+    return _truncate(text, limit)
+
+
+def _truncate(text: str, limit: int) -> tuple[str, dict]:
+    if len(text) * 4 <= limit or size_in_bytes(text) <= limit:
+        return text, {"truncated": False}
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore"), {"truncated": True}
+
+
+def state_entered(name: str, input_text: str) -> dict:
+    text, info = payload_text(input_text)
+    return {"name": name, "input": text, "inputDetails": info}
+
+
+def state_exited(name: str, output_text: str, assigned: dict | None) -> dict:
+    text, info = payload_text(output_text)
+    details = {"name": name, "output": text, "outputDetails": info}
+    if assigned:
+        details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
+        details["assignedVariablesDetails"] = {"truncated": False}
+    return details
+
+
+def error_details(error: str | None, cause: str | None) -> dict:
+    details = {}
+    if error is not None:
+        details["error"] = error
+    if cause is not None:
+        details["cause"] = cause
+    return details
+
+
+# -- task families ------------------------------------------------------------------------------
+
+
+def task_family(resource: Resource) -> str:
+    """'Lambda', 'Activity' or 'Task': the prefix of the task's history event types."""
+    if resource.kind == LAMBDA:
+        return "LambdaFunction"
+    if resource.kind == ACTIVITY:
+        return "Activity"
+    return "Task"
+
+
+def task_scheduled(resource: Resource, parameters_text: str, timeout: float | None, heartbeat: float | None) -> tuple[str, dict]:
+    """The Scheduled event of a task, in its family's shape."""
+    text, info = payload_text(parameters_text)
+    if resource.kind == LAMBDA:
+        details = {"resource": resource.arn, "input": text, "inputDetails": info}
+        if timeout is not None:
+            details["timeoutInSeconds"] = int(timeout)
+        return "LambdaFunctionScheduled", details
+    if resource.kind == ACTIVITY:
+        details = {"resource": resource.arn, "input": text, "inputDetails": info}
+        _add_timeouts(details, timeout, heartbeat)
+        return "ActivityScheduled", details
+    details = {
+        "resourceType": resource.service,
+        "resource": resource.history_resource,
+        "region": resource.region,
+        "parameters": text,
+    }
+    _add_timeouts(details, timeout, heartbeat)
+    return "TaskScheduled", details
+
+
+def _add_timeouts(details: dict, timeout: float | None, heartbeat: float | None) -> None:
+    if timeout is not None:
+        details["timeoutInSeconds"] = int(timeout)
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = int(heartbeat)
+
+
+def task_started(resource: Resource) -> tuple[str, dict | None]:
+    if resource.kind == LAMBDA:
+        return "LambdaFunctionStarted", None
+    if resource.kind == ACTIVITY:
+        return "ActivityStarted", {"workerName": ""}
+    return "TaskStarted", {"resourceType": resource.service, "resource": resource.history_resource}
+
+
+def task_succeeded(resource: Resource, output_text: str) -> tuple[str, dict]:
+    text, info = payload_text(output_text)
+    family = task_family(resource)
+    details = {"output": text, "outputDetails": info}
+    if family == "Task":
+        details = {"resourceType": resource.service, "resource": resource.history_resource, **details}
+    return f"{family}Succeeded", details
+
+
+def task_failed(resource: Resource, error: str | None, cause: str | None, timed_out: bool = False) -> tuple[str, dict]:
+    family = task_family(resource)
+    details = error_details(error, cause)
+    if family == "Task":
+        details = {"resourceType": resource.service, "resource": resource.history_resource, **details}
+    return f"{family}{'TimedOut' if timed_out else 'Failed'}", details
+
+
+def task_submitted(resource: Resource, output_text: str) -> tuple[str, dict]:
+    text, info = payload_text(output_text)
+    return "TaskSubmitted", {
+        "resourceType": resource.service,
+        "resource": resource.history_resource,
+        "output": text,
+        "outputDetails": info,
+    }

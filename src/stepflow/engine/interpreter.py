@@ -1,0 +1,491 @@
+"""The interpreter: decides what happens next in an execution.
+
+It never performs I/O. Each entry point (``start``, ``task_done``, ``timer_fired``, ``stop``,
+``proceed``, ``resume``) mutates the :class:`~stepflow.engine.snapshot.Execution` it is given,
+appends history events, and returns a :class:`Progress` with the commands the runner must carry
+out (run a task, start a timer, cancel a task) and which frames changed (for the store).
+
+Frames run in a work queue, never by recursion: a Map over 10,000 items is 10,000 frames taking
+turns in ``Execution.ready``; a budget bounds how many transitions one call makes so that other
+executions get their turn.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import ChainMap
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepflow.asl.dataflow import error_output
+from stepflow.asl.env import EMPTY_VARIABLES
+from stepflow.asl.json_text import dumps, size_in_bytes
+from stepflow.asl.model import State, StateMachine, StateScope
+from stepflow.engine import history
+from stepflow.engine.clock import Clock
+from stepflow.engine.context import context_object, execution_context
+from stepflow.engine.policy import catch_decision, retry_decision
+from stepflow.engine.snapshot import (
+    ABORTED,
+    FAILED,
+    NOT_STARTED,
+    ROOT,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    Execution,
+    Frame,
+)
+from stepflow.engine.states import HANDLERS
+from stepflow.engine.tasks import TaskRequest, TaskResult, parse_resource
+from stepflow.errors import (
+    DATA_LIMIT_EXCEEDED,
+    INTRINSIC_FAILURE,
+    PARAMETER_PATH_FAILURE,
+    QUERY_EVALUATION_ERROR,
+    RESULT_PATH_MATCH_FAILURE,
+    RUNTIME,
+    TIMEOUT,
+    StatesError,
+)
+
+DEFAULT_BUDGET = 2000  # transitions per call before yielding to other executions
+
+# Errors raised while evaluating a state's fields; AWS prefixes their cause with the state.
+_LOCATED_ERRORS = frozenset(
+    {RUNTIME, QUERY_EVALUATION_ERROR, INTRINSIC_FAILURE, PARAMETER_PATH_FAILURE, RESULT_PATH_MATCH_FAILURE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """AWS service limits, enforced by default; ``Limits.relaxed()`` lifts them."""
+
+    payload_bytes: int | None = 256 * 1024
+    history_events: int | None = 25_000
+    map_concurrency: int = 40
+
+    @classmethod
+    def relaxed(cls) -> "Limits":
+        return cls(payload_bytes=None, history_events=None, map_concurrency=1_000_000)
+
+
+# -- commands for the runner -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunTask:
+    request: TaskRequest
+
+
+@dataclass(slots=True)
+class StartTimer:
+    frame: str
+    token: str
+    due: float
+
+
+@dataclass(slots=True)
+class CancelTask:
+    step: str
+
+
+@dataclass(slots=True)
+class Progress:
+    """What one interpreter call did: commands to carry out, frames and events to persist."""
+
+    commands: list = field(default_factory=list)
+    dirty: set = field(default_factory=set)
+    removed: set = field(default_factory=set)
+    first_event: int = 0  # index in Execution.events of the first event this call added
+    more: bool = False  # frames are still ready: call proceed() again
+
+
+class Interpreter:
+    """Stateless apart from its clock, limits and random source; one per runner."""
+
+    def __init__(self, clock: Clock | None = None, limits: Limits | None = None, rng: random.Random | None = None):
+        self.clock = clock or Clock()
+        self.limits = limits or Limits()
+        self.rng = rng or random.Random()
+
+    # entry points ------------------------------------------------------------------------
+
+    def start(self, exe: Execution, machine: StateMachine, budget: int = DEFAULT_BUDGET) -> Progress:
+        """Begin a new execution: ExecutionStarted, the machine timeout, the first state."""
+        run = Run(self, exe, machine)
+        text, info = history.payload_text(exe.input_text)
+        details = {"input": text, "inputDetails": info, "roleArn": exe.role_arn}
+        if exe.state_machine_alias_arn:
+            details["stateMachineAliasArn"] = exe.state_machine_alias_arn
+        if exe.state_machine_version_arn:
+            details["stateMachineVersionArn"] = exe.state_machine_version_arn
+        root = Frame(key=ROOT, program=machine.root.key, state=machine.root.start_at, input=exe.input, input_text=exe.input_text)
+        exe.frames[ROOT] = root
+        run.emit(root, "ExecutionStarted", details)
+        if machine.timeout_seconds:
+            run.timer(root, "execution-timeout", self.clock.due_in(machine.timeout_seconds))
+        exe.ready.append(root)
+        return run.finish(budget)
+
+    def proceed(self, exe: Execution, machine: StateMachine, budget: int = DEFAULT_BUDGET) -> Progress:
+        """Run frames that are ready (after a budget ran out)."""
+        return Run(self, exe, machine).finish(budget)
+
+    def task_done(self, exe: Execution, machine: StateMachine, step: str, result: TaskResult, budget: int = DEFAULT_BUDGET) -> Progress:
+        """A task finished; ignored if its frame no longer waits for it (timed out, aborted)."""
+        run = Run(self, exe, machine)
+        frame = run.frame_waiting(step)
+        if frame is not None:
+            run.guard(frame, lambda: run.handler(frame).task_done(run, frame, run.state(frame), step, result))
+        return run.finish(budget)
+
+    def timer_fired(self, exe: Execution, machine: StateMachine, frame_key: str, token: str, budget: int = DEFAULT_BUDGET) -> Progress:
+        """A timer came due; ignored when stale."""
+        run = Run(self, exe, machine)
+        frame = exe.frames.get(frame_key)
+        if frame is not None and exe.status == RUNNING:
+            if token == "execution-timeout":
+                run.end_execution(TIMED_OUT, "ExecutionTimedOut", error=TIMEOUT, cause="Execution timed out.")
+            elif frame.wait is not None and frame.wait.get("token") == token:
+                run.guard(frame, lambda: run.timer_fired(frame, token))
+        return run.finish(budget)
+
+    def stop(self, exe: Execution, machine: StateMachine, error: str | None = None, cause: str | None = None) -> Progress:
+        """StopExecution: the execution ends ABORTED."""
+        run = Run(self, exe, machine)
+        if exe.status == RUNNING:
+            run.end_execution(ABORTED, "ExecutionAborted", error=error, cause=cause)
+        return run.finish(0)
+
+    def resume(self, exe: Execution, machine: StateMachine) -> Progress:
+        """After a load from the store: rebuild indexes, re-issue in-flight tasks and timers."""
+        run = Run(self, exe, machine)
+        exe.ready.clear()
+        exe.inflight.clear()
+        for frame in exe.frames.values():
+            run.reactivate(frame)
+        if machine.timeout_seconds and exe.status == RUNNING:
+            run.progress.commands.append(StartTimer(ROOT, "execution-timeout", exe.start_date + machine.timeout_seconds))
+        return run.finish(0)
+
+
+class Run:
+    """One interpreter call on one execution: the primitives state handlers use."""
+
+    def __init__(self, ix: Interpreter, exe: Execution, machine: StateMachine):
+        self.ix = ix
+        self.exe = exe
+        self.machine = machine
+        self.clock = ix.clock
+        self.limits = ix.limits
+        self.progress = Progress(first_event=len(exe.events))
+
+    # bookkeeping ---------------------------------------------------------------------------
+
+    def finish(self, budget: int) -> Progress:
+        used = 0
+        ready = self.exe.ready
+        while ready and used < budget and self.exe.status == RUNNING:
+            used += self.advance(ready.popleft(), budget - used)
+        self.progress.more = bool(ready) and self.exe.status == RUNNING
+        return self.progress
+
+    def touch(self, frame: Frame) -> None:
+        self.progress.dirty.add(frame.key)
+
+    def emit(self, frame: Frame | None, event_type: str, details: dict | None) -> int:
+        if frame is not None and frame.silent:
+            return frame.last_event
+        exe = self.exe
+        event_id = exe.next_event_id
+        exe.next_event_id = event_id + 1
+        event = {
+            "id": event_id,
+            "previousEventId": frame.last_event if frame is not None else event_id - 1,
+            "timestamp": self.clock.now(),
+            "type": event_type,
+        }
+        if details is not None:
+            event[history.details_key(event_type)] = details
+        exe.events.append(event)
+        if frame is not None:
+            frame.last_event = event_id
+        limit = self.limits.history_events
+        if limit is not None and event_id > limit and exe.status == RUNNING and event_type != "ExecutionFailed":
+            self.end_execution(
+                FAILED, "ExecutionFailed", error=RUNTIME,
+                cause=f"The execution reached the maximum number of history events ({limit}).",
+            )
+        return event_id
+
+    def timer(self, frame: Frame, token: str, due: float) -> None:
+        self.progress.commands.append(StartTimer(frame.key, token, due))
+
+    def run_task(self, frame: Frame, request: TaskRequest) -> None:
+        self.exe.inflight[request.step] = frame.key
+        self.progress.commands.append(RunTask(request))
+
+    def frame_waiting(self, step: str) -> Frame | None:
+        key = self.exe.inflight.pop(step, None)
+        frame = self.exe.frames.get(key) if key is not None else None
+        if frame is None or frame.wait is None or frame.wait.get("step") != step or self.exe.status != RUNNING:
+            return None
+        return frame
+
+    def cancel_task(self, frame: Frame) -> None:
+        wait = frame.wait
+        if wait is not None and wait.get("kind") == "task":
+            self.exe.inflight.pop(wait["step"], None)
+            self.progress.commands.append(CancelTask(wait["step"]))
+
+    # state lookup and evaluation scope ---------------------------------------------------
+
+    def state(self, frame: Frame) -> State:
+        return self.machine.programs[frame.program].states[frame.state]
+
+    def handler(self, frame: Frame):
+        return HANDLERS[self.state(frame).type]
+
+    def variables(self, frame: Frame):
+        chain = []
+        current: Frame | None = frame
+        while current is not None:
+            if current.vars:
+                chain.append(current.vars)
+            current = self.exe.frames.get(current.parent) if current.parent is not None else None
+        if not chain:
+            return EMPTY_VARIABLES
+        return chain[0] if len(chain) == 1 else ChainMap(*chain)
+
+    def context(self, frame: Frame, state: State, **extra: Any) -> dict | None:
+        if not state.uses_context:
+            return None
+        exe_ctx = execution_context(self.exe)
+        return context_object(exe_ctx, self.exe, state.name, frame, **extra)
+
+    def scope(self, frame: Frame, state: State, **context_extra: Any) -> StateScope:
+        """The evaluation scope of the frame's current state (InputPath applied)."""
+        scope = StateScope(frame.input, frame.input, self.context(frame, state, **context_extra), self.variables(frame))
+        scope.effective = state.io.effective_input(scope)
+        return scope
+
+    # running frames ------------------------------------------------------------------------
+
+    def advance(self, frame: Frame, budget: int) -> int:
+        """Enter states in this frame until it waits, ends, or the budget is used."""
+        used = 0
+        exe = self.exe
+        while frame.wait is None and frame.state is not None and frame.status == RUNNING and exe.status == RUNNING:
+            if used >= budget:
+                exe.ready.appendleft(frame)
+                break
+            self.enter(frame)
+            used += 1
+        return used
+
+    def enter(self, frame: Frame) -> None:
+        state = self.state(frame)
+        text = frame.input_text if frame.input_text is not None else dumps(frame.input)
+        frame.entered_at = self.clock.now()
+        frame.retries = None
+        frame.attempt = 0
+        frame.entered_id = self.emit(frame, state.type + "StateEntered", history.state_entered(state.name, text))
+        self.touch(frame)
+        self.guard(frame, lambda: self.handler(frame).enter(self, frame, state))
+
+    def guard(self, frame: Frame, action) -> None:
+        """Run a handler step; an ASL failure it raises fails the state."""
+        try:
+            action()
+        except StatesError as failure:
+            self.state_failed(frame, self.state(frame), failure.error, failure.cause, evaluation=True)
+
+    def timer_fired(self, frame: Frame, token: str) -> None:
+        wait = frame.wait
+        state = self.state(frame)
+        if wait.get("reason") == "task-timeout":
+            self.task_timed_out(frame, state)
+        elif wait.get("reason") == "retry":
+            frame.wait = None
+            self.touch(frame)
+            self.handler(frame).retry(self, frame, state)
+        else:
+            frame.wait = None
+            self.touch(frame)
+            self.handler(frame).timer_fired(self, frame, state)
+
+    def task_timed_out(self, frame: Frame, state: State) -> None:
+        resource = frame.wait["resource"]
+        self.cancel_task(frame)
+        frame.wait = None
+        event_type, details = history.task_failed(parse_resource(resource), TIMEOUT, None, timed_out=True)
+        self.emit(frame, event_type, details)
+        self.state_failed(frame, state, TIMEOUT, None)
+
+    # leaving a state -----------------------------------------------------------------------
+
+    def exit_state(self, frame: Frame, state: State, output: Any, assigned: dict | None, next_state: str | None) -> None:
+        """Record StateExited, apply Assign, and move on (or finish the frame at an End)."""
+        text = dumps(output)
+        limit = self.limits.payload_bytes
+        if limit is not None and len(text) * 4 > limit and size_in_bytes(text) > limit:
+            cause = f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit."
+            self.state_failed(frame, state, DATA_LIMIT_EXCEEDED, cause)
+            return
+        self.emit(frame, state.type + "StateExited", history.state_exited(state.name, text, assigned))
+        if assigned:
+            frame.vars = {**frame.vars, **assigned} if frame.vars else dict(assigned)
+        frame.wait = None
+        self.touch(frame)
+        if next_state is None:
+            self.frame_succeeded(frame, output, text)
+        else:
+            frame.state = next_state
+            frame.input = output
+            frame.input_text = text
+
+    def state_failed(self, frame: Frame, state: State, error: str, cause: str | None, evaluation: bool = False) -> None:
+        """A state failed: Retry, else Catch, else the frame fails."""
+        if evaluation and error in _LOCATED_ERRORS:
+            cause = (
+                f"An error occurred while executing the state '{state.name}' "
+                f"(entered at the event id #{frame.entered_id}). {cause}"
+            )
+            if error == QUERY_EVALUATION_ERROR:
+                self.emit(frame, "EvaluationFailed", {"error": error, "cause": cause, "state": state.name})
+        frame.wait = None
+        self.touch(frame)
+        retriers = getattr(state, "retry", ())
+        if retriers:
+            decision = retry_decision(retriers, error, frame.retries, self.ix.rng)
+            if decision is not None:
+                self.schedule_retry(frame, decision)
+                return
+        catcher = catch_decision(getattr(state, "catch", ()), error)
+        if catcher is not None:
+            try:
+                output, assigned = catcher.io.output(self.catch_scope(frame, state), error_output(error, cause))
+            except StatesError as failure:
+                self.frame_failed(frame, failure.error, failure.cause)
+                return
+            self.exit_state(frame, state, output, assigned, catcher.next)
+            return
+        self.frame_failed(frame, error, cause)
+
+    def catch_scope(self, frame: Frame, state: State) -> StateScope:
+        return StateScope(frame.input, frame.input, self.context(frame, state), self.variables(frame))
+
+    def schedule_retry(self, frame: Frame, decision) -> None:
+        retries = list(frame.retries or ())
+        while len(retries) <= decision.index:
+            retries.append(0)
+        retries[decision.index] += 1
+        frame.retries = retries
+        token = f"retry:{frame.entered_id}:{sum(retries)}"
+        due = self.clock.due_in(decision.delay)
+        frame.wait = {"kind": "timer", "reason": "retry", "token": token, "due": due}
+        self.timer(frame, token, due)
+
+    # frames ending ------------------------------------------------------------------------
+
+    def frame_succeeded(self, frame: Frame, output: Any, text: str) -> None:
+        frame.state = None
+        if frame.parent is None:
+            self.exe.output_text = text
+            out, info = history.payload_text(text)
+            self.end_execution(SUCCEEDED, "ExecutionSucceeded", details={"output": out, "outputDetails": info})
+            return
+        frame.status = SUCCEEDED
+        frame.output = output
+        self.notify_parent(frame)
+
+    def frame_failed(self, frame: Frame, error: str, cause: str | None) -> None:
+        frame.state = None
+        if frame.parent is None:
+            self.end_execution(FAILED, "ExecutionFailed", error=error, cause=cause)
+            return
+        frame.status = FAILED
+        frame.error = error
+        frame.cause = cause
+        self.touch(frame)
+        self.notify_parent(frame)
+
+    def notify_parent(self, child: Frame) -> None:
+        parent = self.exe.frames[child.parent]
+        self.guard(parent, lambda: self.handler(parent).child_done(self, parent, self.state(parent), child))
+
+    def end_execution(self, status: str, event_type: str, *, error=None, cause=None, details=None) -> None:
+        exe = self.exe
+        for frame in exe.frames.values():
+            self.cancel_task(frame)
+        exe.status = status
+        exe.error = error
+        exe.cause = cause
+        exe.stop_date = self.clock.now()
+        exe.ready.clear()
+        self.emit(exe.frames.get(ROOT), event_type, details if details is not None else history.error_details(error, cause))
+        self.touch(exe.frames[ROOT])
+
+    # child frames (Map iterations, Parallel branches) ---------------------------------------
+
+    def spawn(self, parent: Frame, program_key: str, index: int, key: str, input_value: Any, start: bool = True) -> Frame:
+        program = self.machine.programs[program_key]
+        child = Frame(
+            key=key,
+            program=program_key,
+            parent=parent.key,
+            index=index,
+            state=program.start_at,
+            input=input_value,
+            last_event=parent.last_event,
+            status=RUNNING if start else NOT_STARTED,
+            silent=parent.silent,
+        )
+        self.exe.frames[key] = child
+        self.touch(child)
+        if start:
+            self.exe.ready.append(child)
+        return child
+
+    def activate(self, child: Frame, parent: Frame) -> None:
+        child.status = RUNNING
+        child.last_event = parent.last_event
+        self.touch(child)
+        self.exe.ready.append(child)
+
+    def remove_frame(self, key: str) -> None:
+        frame = self.exe.frames.pop(key, None)
+        if frame is not None:
+            self.cancel_task(frame)
+            self.progress.dirty.discard(key)
+            self.progress.removed.add(key)
+
+    def abort_children(self, parent: Frame, keys) -> list[Frame]:
+        """Stop running children (cancel their tasks); returns the ones that were running."""
+        aborted = []
+        for key in keys:
+            child = self.exe.frames.get(key)
+            if child is not None and child.status == RUNNING:
+                self.cancel_task(child)
+                child.status = ABORTED
+                child.state = None
+                child.wait = None
+                aborted.append(child)
+                self.touch(child)
+        return aborted
+
+    # after a load ----------------------------------------------------------------------------
+
+    def reactivate(self, frame: Frame) -> None:
+        if frame.status != RUNNING or self.exe.status != RUNNING:
+            return
+        wait = frame.wait
+        if wait is None:
+            if frame.state is not None:
+                self.exe.ready.append(frame)
+            return
+        if wait.get("kind") == "task":
+            self.handler(frame).reissue(self, frame, self.state(frame))
+        elif wait.get("kind") == "timer":
+            self.timer(frame, wait["token"], wait["due"])

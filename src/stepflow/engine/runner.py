@@ -1,0 +1,155 @@
+"""The runner: drives executions on an asyncio event loop.
+
+It calls the interpreter, persists each call's progress through the journal (the store), and
+carries out the commands: tasks run as asyncio tasks through the TaskExecutor, timers are loop
+callbacks. Everything that touches an Execution happens on the loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from stepflow.asl.model import StateMachine
+from stepflow.engine.interpreter import CancelTask, Interpreter, Progress, RunTask, StartTimer
+from stepflow.engine.snapshot import Execution
+from stepflow.engine.tasks import TaskExecutor, TaskRequest, TaskResult
+from stepflow.errors import TASK_FAILED
+
+log = logging.getLogger("stepflow.runner")
+
+
+class Journal(Protocol):
+    """Where the runner records progress: the store's write side."""
+
+    def commit(self, exe: Execution, progress: Progress) -> None:  # pragma: no cover - protocol
+        """Persist, in one transaction, the frames, events and status one interpreter call changed."""
+        ...
+
+
+class Runner:
+    """Runs many executions concurrently on one event loop."""
+
+    def __init__(
+        self,
+        interpreter: Interpreter,
+        tasks: TaskExecutor,
+        journal: Journal,
+        machine_for: Callable[[Execution], StateMachine],
+    ):
+        self.ix = interpreter
+        self.tasks = tasks
+        self.journal = journal
+        self.machine_for = machine_for
+        self.active: dict[str, Execution] = {}
+        self._running: dict[str, asyncio.Task] = {}
+        self._done: dict[str, list[asyncio.Future]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    # entry points (call on the loop thread) ------------------------------------------------
+
+    def start(self, exe: Execution) -> None:
+        """Start a new execution (already created in the store)."""
+        self.active[exe.arn] = exe
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.start(exe, machine))
+
+    def resume(self, exe: Execution) -> None:
+        """Continue an execution loaded from the store after a restart."""
+        self.active[exe.arn] = exe
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.resume(exe, machine))
+
+    def stop(self, exe: Execution, error: str | None = None, cause: str | None = None) -> None:
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.stop(exe, machine, error, cause))
+
+    async def wait(self, arn: str) -> Execution:
+        """Wait until an active execution reaches a terminal status."""
+        exe = self.active.get(arn)
+        if exe is None:
+            raise KeyError(arn)
+        future = self.loop.create_future()
+        self._done.setdefault(arn, []).append(future)
+        return await future
+
+    # applying progress ---------------------------------------------------------------------
+
+    def _apply(self, exe: Execution, machine: StateMachine, progress: Progress) -> None:
+        self.journal.commit(exe, progress)
+        for command in progress.commands:
+            if isinstance(command, RunTask):
+                self._run_task(exe, command.request)
+            elif isinstance(command, StartTimer):
+                self._start_timer(exe, command)
+            elif isinstance(command, CancelTask):
+                self._cancel(command.step)
+        if exe.finished:
+            self._finished(exe)
+        elif progress.more:
+            self.loop.call_soon(self._proceed, exe)
+
+    def _proceed(self, exe: Execution) -> None:
+        if exe.finished:
+            return
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.proceed(exe, machine))
+
+    def _finished(self, exe: Execution) -> None:
+        self.active.pop(exe.arn, None)
+        for future in self._done.pop(exe.arn, ()):
+            if not future.done():
+                future.set_result(exe)
+
+    # tasks ------------------------------------------------------------------------------------
+
+    def _run_task(self, exe: Execution, request: TaskRequest) -> None:
+        task = self.loop.create_task(self._invoke(exe, request))
+        self._running[request.step] = task
+
+    async def _invoke(self, exe: Execution, request: TaskRequest) -> None:
+        try:
+            result = await self.tasks.invoke(request)
+        except asyncio.CancelledError:
+            return
+        except Exception as failure:  # a bug in an integration fails the state, not the server
+            log.exception("task %s failed inside stepflow", request.step)
+            result = TaskResult(error=TASK_FAILED, cause=f"{type(failure).__name__}: {failure}")
+        finally:
+            self._running.pop(request.step, None)
+        if exe.finished:
+            return
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.task_done(exe, machine, request.step, result))
+
+    def _cancel(self, step: str) -> None:
+        task = self._running.pop(step, None)
+        if task is not None:
+            task.cancel()
+
+    # timers -----------------------------------------------------------------------------------
+
+    def _start_timer(self, exe: Execution, command: StartTimer) -> None:
+        clock = self.ix.clock
+        delay = command.due - clock.now()
+        if delay <= 0 or clock.virtual:
+            self.loop.call_soon(self._fire, exe, command)
+        else:
+            self.loop.call_later(delay, self._fire, exe, command)
+
+    def _fire(self, exe: Execution, command: StartTimer) -> None:
+        if exe.finished:
+            return
+        clock = self.ix.clock
+        if clock.virtual:
+            clock.set(command.due)  # a virtual clock jumps to the timer's due time
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.timer_fired(exe, machine, command.frame, command.token))

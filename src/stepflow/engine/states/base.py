@@ -1,0 +1,28 @@
+"""What every state handler offers the interpreter; defaults for states that never wait."""
+
+from __future__ import annotations
+
+
+class StateHandler:
+    """One state type's behaviour. Every method receives the interpreter Run, the frame and
+    the (compiled) state; failures are raised as StatesError or reported via run.state_failed."""
+
+    def enter(self, run, frame, state) -> None:
+        raise NotImplementedError
+
+    def retry(self, run, frame, state) -> None:
+        """Run the state again after a Retry backoff (states with Retry override this)."""
+        raise NotImplementedError
+
+    def timer_fired(self, run, frame, state) -> None:
+        raise NotImplementedError
+
+    def task_done(self, run, frame, state, step, result) -> None:
+        raise NotImplementedError
+
+    def child_done(self, run, frame, state, child) -> None:
+        raise NotImplementedError
+
+    def reissue(self, run, frame, state) -> None:
+        """After a crash: redo whatever this state was waiting for."""
+        raise NotImplementedError

@@ -1,0 +1,215 @@
+"""Map: run the item processor once per item, at most MaxConcurrency at a time.
+
+Iterations are child frames created when the Map starts (the ones beyond the concurrency limit
+wait as NOT_STARTED); each finished iteration starts the next. Failures beyond the tolerated
+count/percentage stop the rest and fail the Map state."""
+
+from __future__ import annotations
+
+from stepflow.asl import jsonata_eval
+from stepflow.asl.model import JSONATA
+from stepflow.engine.snapshot import FAILED, NOT_STARTED, RUNNING, SUCCEEDED
+from stepflow.engine.states.base import StateHandler
+from stepflow.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, QUERY_EVALUATION_ERROR, RUNTIME, StatesError
+
+
+def child_key(frame, state, index: int) -> str:
+    return f"{frame.key}/{state.name}[{index}]"
+
+
+class MapHandler(StateHandler):
+    def enter(self, run, frame, state) -> None:
+        self.start(run, frame, state)
+
+    def retry(self, run, frame, state) -> None:
+        self.start(run, frame, state)
+
+    def start(self, run, frame, state) -> None:
+        scope = run.scope(frame, state)
+        items = _items(state, state.items(scope))
+        limit = _max_concurrency(state, scope)
+        inputs = _iteration_inputs(state, scope, items)
+        distributed = state.mode == "DISTRIBUTED"
+        run.emit(frame, "MapStateStarted", {"length": len(inputs)})
+        tolerated = _tolerance(state, scope)
+        if distributed:
+            run.emit(frame, "MapRunStarted", {"mapRunArn": _map_run_arn(run, frame, state)})
+        if limit == 0:
+            limit = len(inputs) if distributed else run.limits.map_concurrency
+        frame.wait = {
+            "kind": "children", "total": len(inputs), "next": 0, "running": 0, "done": 0,
+            "failed": 0, "limit": max(1, limit), "tolerated": tolerated,
+        }
+        run.touch(frame)
+        if not inputs:
+            self._succeed(run, frame, state, [])
+            return
+        program = state.processor.key
+        for index, value in enumerate(inputs):
+            child = run.spawn(frame, program, index, child_key(frame, state, index), value, start=False)
+            child.silent = distributed or frame.silent
+        self._launch(run, frame, state)
+
+    def _launch(self, run, frame, state) -> None:
+        wait = frame.wait
+        while wait["running"] < wait["limit"] and wait["next"] < wait["total"]:
+            child = run.exe.frames[child_key(frame, state, wait["next"])]
+            wait["next"] += 1
+            wait["running"] += 1
+            run.activate(child, frame)
+            run.emit(child, "MapIterationStarted", {"name": state.name, "index": child.index})
+
+    def child_done(self, run, frame, state, child) -> None:
+        wait = frame.wait
+        if wait is None or wait.get("kind") != "children":
+            return
+        wait["running"] -= 1
+        run.touch(frame)
+        if child.status == SUCCEEDED:
+            wait["done"] += 1
+            run.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
+        else:
+            wait["failed"] += 1
+            run.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
+            if _over_tolerance(wait):
+                self._fail(run, frame, state, child)
+                return
+        if wait["done"] + wait["failed"] == wait["total"]:
+            keys = [child_key(frame, state, i) for i in range(wait["total"])]
+            results = [_iteration_result(run.exe.frames[key]) for key in keys]
+            for key in keys:
+                run.remove_frame(key)
+            self._succeed(run, frame, state, results)
+            return
+        self._launch(run, frame, state)
+
+    def _succeed(self, run, frame, state, results) -> None:
+        if state.mode == "DISTRIBUTED":
+            run.emit(frame, "MapRunSucceeded", None)
+        run.emit(frame, "MapStateSucceeded", None)
+        frame.wait = None
+        scope = run.scope(frame, state)
+        output, assigned = state.io.output(scope, results)
+        run.exit_state(frame, state, output, assigned, None if state.end else state.next)
+
+    def _fail(self, run, frame, state, child) -> None:
+        wait = frame.wait
+        keys = [child_key(frame, state, i) for i in range(wait["total"])]
+        for aborted in run.abort_children(frame, keys):
+            run.emit(aborted, "MapIterationAborted", {"name": state.name, "index": aborted.index})
+        error, cause = child.error, child.cause
+        if wait["tolerated"] is not None:
+            error, cause = EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded"
+        for key in keys:
+            run.remove_frame(key)
+        if state.mode == "DISTRIBUTED":
+            run.emit(frame, "MapRunFailed", {"error": error, "cause": cause} if cause else {"error": error})
+        run.emit(frame, "MapStateFailed", None)
+        run.state_failed(frame, state, error, cause)
+
+
+def _iteration_result(child):
+    if child.status == SUCCEEDED:
+        return child.output
+    out = {"Error": child.error}
+    if child.cause is not None:
+        out["Cause"] = child.cause
+    return out
+
+
+def _over_tolerance(wait) -> bool:
+    tolerated = wait["tolerated"]
+    if tolerated is None:
+        return True
+    count, percentage = tolerated
+    failed, total = wait["failed"], wait["total"]
+    if count is not None and failed > count:
+        return True
+    if percentage is not None and total and failed * 100.0 / total > percentage:
+        return True
+    return False
+
+
+def _items(state, value):
+    if isinstance(value, list):
+        return value
+    if state.query_language == JSONATA:
+        source = getattr(state.items, "source", "Items")
+        jsonata_eval.expect_type(value, "array", source, "Items")
+    raise StatesError(RUNTIME, f"Map state input must be an array, but was: {_type_name(value)}")
+
+
+def _type_name(value) -> str:
+    from stepflow.asl.json_text import dumps
+
+    return dumps(value)
+
+
+def _max_concurrency(state, scope) -> int:
+    if state.max_concurrency is None:
+        return 0
+    value = state.max_concurrency(scope)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, float) and value.is_integer() and value >= 0:
+            return int(value)
+        _bad_number(state.max_concurrency, "MaxConcurrency", value, state)
+    return value
+
+
+def _tolerance(state, scope):
+    if state.tolerated_failure_count is None and state.tolerated_failure_percentage is None:
+        return None
+    count = _number(state, state.tolerated_failure_count, scope, "ToleratedFailureCount", integer=True)
+    pct = _number(state, state.tolerated_failure_percentage, scope, "ToleratedFailurePercentage", integer=False)
+    if pct is not None and not 0 <= pct <= 100:
+        _bad_number(state.tolerated_failure_percentage, "ToleratedFailurePercentage", pct, state)
+    return [count, pct]
+
+
+def _number(state, evaluator, scope, field, integer: bool):
+    if evaluator is None:
+        return None
+    value = evaluator(scope)
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0
+    if ok and integer and isinstance(value, float):
+        ok = value.is_integer()
+    if not ok:
+        _bad_number(evaluator, field, value, state)
+    return int(value) if integer else value
+
+
+def _bad_number(evaluator, field, value, state):
+    source = getattr(evaluator, "source", field)
+    if state.query_language == JSONATA:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{source}' specified for the field '{field}' returned an unexpected result type. "
+            f"Expected 'integer', but was '{type(value).__name__}' for value: {value}",
+        )
+    path_field = field + "Path"
+    raise StatesError(RUNTIME, f"The {path_field} field cannot be parsed as a valid value: {source} == {value}")
+
+
+def _iteration_inputs(state, scope, items):
+    selector = state.item_selector
+    if selector is None:
+        values = items
+    else:
+        values = [selector(scope, index, item) for index, item in enumerate(items)]
+    if state.item_batcher:
+        values = _batches(state, scope, values)
+    return values
+
+
+def _batches(state, scope, values):
+    config = state.item_batcher
+    size = config.get("MaxItemsPerBatch") or len(values) or 1
+    base = config.get("BatchInput") or {}
+    return [{**base, "Items": values[i : i + size]} for i in range(0, len(values), size)]
+
+
+def _map_run_arn(run, frame, state) -> str:
+    exe = run.exe
+    prefix, _, rest = exe.arn.partition(":execution:")
+    label = state.label or state.name
+    return f"{prefix}:mapRun:{rest}/{label}:{frame.entered_id}"

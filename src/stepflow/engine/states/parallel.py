@@ -1,0 +1,60 @@
+"""Parallel: run every branch on the same input; the result is the list of branch outputs.
+
+If a branch fails, the others are stopped and the Parallel state fails with that branch's error
+(then its own Retry/Catch apply; a retry runs every branch again)."""
+
+from __future__ import annotations
+
+from stepflow.asl.json_text import dumps
+from stepflow.engine.snapshot import FAILED
+from stepflow.engine.states.base import StateHandler
+
+
+def child_key(frame, state, index: int) -> str:
+    return f"{frame.key}/{state.name}[{index}]"
+
+
+class ParallelHandler(StateHandler):
+    def enter(self, run, frame, state) -> None:
+        self.start(run, frame, state)
+
+    def retry(self, run, frame, state) -> None:
+        self.start(run, frame, state)
+
+    def start(self, run, frame, state) -> None:
+        scope = run.scope(frame, state)
+        branch_input = state.io.arguments(scope)
+        text = dumps(branch_input)
+        run.emit(frame, "ParallelStateStarted", None)
+        frame.wait = {"kind": "children", "pending": len(state.branches)}
+        run.touch(frame)
+        for index, program in enumerate(state.branches):
+            child = run.spawn(frame, program.key, index, child_key(frame, state, index), branch_input)
+            child.input_text = text
+
+    def child_done(self, run, frame, state, child) -> None:
+        wait = frame.wait
+        if wait is None or wait.get("kind") != "children":
+            return
+        keys = [child_key(frame, state, i) for i in range(len(state.branches))]
+        if child.status == FAILED:
+            run.abort_children(frame, keys)
+            self._drop(run, keys)
+            run.emit(frame, "ParallelStateFailed", None)
+            run.state_failed(frame, state, child.error, child.cause)
+            return
+        wait["pending"] -= 1
+        run.touch(frame)
+        if wait["pending"] > 0:
+            return
+        results = [run.exe.frames[key].output for key in keys]
+        self._drop(run, keys)
+        run.emit(frame, "ParallelStateSucceeded", None)
+        frame.wait = None
+        scope = run.scope(frame, state)
+        output, assigned = state.io.output(scope, results)
+        run.exit_state(frame, state, output, assigned, None if state.end else state.next)
+
+    def _drop(self, run, keys) -> None:
+        for key in keys:
+            run.remove_frame(key)
