@@ -4,7 +4,6 @@ recorded behaviour."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,8 @@ from stepflow.asl.choice import (
     invalid_path_cause,
     parse_timestamp,
 )
+from stepflow.asl.env import Env
 from stepflow.errors import StatesError
-
-try:
-    from stepflow.asl.env import Env
-except (ImportError, ValueError):  # env.py fails to import at the moment; same three fields
-
-    @dataclass
-    class Env:  # type: ignore[no-redef]
-        input: Any
-        context: Any = None
-        variables: dict = field(default_factory=dict)
 
 
 def check(rule: dict, data: Any, **env: Any) -> bool:
@@ -335,6 +325,8 @@ def test_nested_boolean_operators():
         {"Variable": "$.v", "StringMatches": 1},
         {"Variable": "$.v", "TimestampEquals": "2016-03-14"},
         {"Variable": "$.v", "NumericEqualsPath": 3},
+        {"Variable": "v", "IsNull": True},
+        {"Variable": "$.v", "NumericEqualsPath": "w"},
         {"And": []},
         {"Or": {"Variable": "$.v", "IsNull": True}},
         {"And": [var("IsNull", True)], "Not": var("IsNull", True)},

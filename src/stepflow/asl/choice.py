@@ -32,6 +32,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from stepflow.asl.jsonpath import PathNotFound, compile_path
 from stepflow.errors import RUNTIME, StatesError
 
 if TYPE_CHECKING:  # only read through .input / .context / .variables
@@ -48,86 +49,6 @@ __all__ = [
 Predicate = Callable[["Env"], bool]
 Test = Callable[[Any], bool]
 Compare = Callable[[Any, Any], bool]
-
-# ---------------------------------------------------------------------------------------------
-# Paths. TEMPORARY: a minimal private resolver until stepflow.asl.jsonpath lands; it reads
-# reference paths only ($.a.b, $['a'][0], $$.Execution.Id, $name.x).
-# ---------------------------------------------------------------------------------------------
-
-
-class _FallbackPathNotFound(LookupError):
-    """A definite path selected nothing."""
-
-
-_SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
-_MISSING = object()
-
-
-class _FallbackPath:
-    """A reference path: a root (input, context or a variable) and field/index steps."""
-
-    def __init__(self, text: str):
-        root, rest = _split_root(text)
-        self.root = root
-        self.steps = _parse_steps(text, rest)
-
-    def _walk(self, env: Env) -> Any:
-        value = _root_value(self.root, env)
-        for step in self.steps:
-            if isinstance(step, int):
-                ok = isinstance(value, list) and step < len(value)
-                value = value[step] if ok else _MISSING
-            else:
-                value = value.get(step, _MISSING) if isinstance(value, dict) else _MISSING
-            if value is _MISSING:
-                return _MISSING
-        return value
-
-    def get(self, env: Env) -> Any:
-        value = self._walk(env)
-        if value is _MISSING:
-            raise _FallbackPathNotFound(self.root)
-        return value
-
-    def exists(self, env: Env) -> bool:
-        return self._walk(env) is not _MISSING
-
-
-def _split_root(text: str) -> tuple[str, str]:
-    if text.startswith("$$"):
-        return "$$", text[2:]
-    name = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)?", text)
-    if name is None:
-        raise ValueError(f"not a path: {text!r}")
-    return text[: name.end()], text[name.end() :]
-
-
-def _parse_steps(text: str, rest: str) -> list[str | int]:
-    steps: list[str | int] = []
-    while rest:
-        match = _SEGMENT.match(rest)
-        if match is None:
-            raise ValueError(f"unsupported path: {text!r}")
-        field, index, single, double = match.groups()
-        steps.append(int(index) if index is not None else next(
-            s for s in (field, single, double) if s is not None))
-        rest = rest[match.end() :]
-    return steps
-
-
-def _root_value(root: str, env: Env) -> Any:
-    if root == "$":
-        return env.input
-    if root == "$$":
-        return env.context
-    return env.variables.get(root[1:], _MISSING)
-
-
-try:  # switch to the shared module as soon as it exists
-    from stepflow.asl.jsonpath import PathNotFound, compile_path
-except ImportError:  # pragma: no cover - only before stepflow.asl.jsonpath lands
-    PathNotFound = _FallbackPathNotFound  # type: ignore[misc,assignment]
-    compile_path = _FallbackPath  # type: ignore[assignment]
 
 # ---------------------------------------------------------------------------------------------
 # Value tests: small pure functions over JSON values.
@@ -391,7 +312,7 @@ def _compile_data_test(rule: Mapping[str, Any]) -> Predicate:
     operand = rule[name]
     if name == "IsPresent":
         exists, expected = compile_path(variable).exists, _check_bool(name, operand)
-        return lambda env: exists(env) is expected
+        return lambda env: bool(exists(env)) is expected
     if name.endswith("Path"):
         return _path_comparison(variable, name, operand)
     return _tested(variable, _literal_test(name, operand))
