@@ -28,6 +28,13 @@ class Clock:
         """The clock time at which a wait of ``seconds`` (scaled) ends."""
         return self.now() + max(0.0, seconds) * self.time_scale
 
+    def timeout_due(self, seconds: float) -> float | None:
+        """When a timeout of ``seconds`` expires; None at time scale 0, where timeouts are not
+        enforced (work takes real time, so a zero-length timeout would fail every task)."""
+        if self.time_scale == 0:
+            return None
+        return self.now() + max(0.0, seconds) * self.time_scale
+
     def due_at(self, timestamp: float) -> float:
         """The clock time at which a wait until ``timestamp`` (scaled) ends."""
         now = self.now()

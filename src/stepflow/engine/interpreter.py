@@ -123,8 +123,9 @@ class Interpreter:
         root = Frame(key=ROOT, program=machine.root.key, state=machine.root.start_at, input=exe.input, input_text=exe.input_text)
         exe.frames[ROOT] = root
         run.emit(root, "ExecutionStarted", details)
-        if machine.timeout_seconds:
-            run.timer(root, "execution-timeout", self.clock.due_in(machine.timeout_seconds))
+        due = self.clock.timeout_due(machine.timeout_seconds) if machine.timeout_seconds else None
+        if due is not None:
+            run.timer(root, "execution-timeout", due)
         exe.ready.append(root)
         return run.finish(budget)
 
@@ -138,6 +139,7 @@ class Interpreter:
         frame = run.frame_waiting(step)
         if frame is not None:
             run.guard(frame, lambda: run.handler(frame).task_done(run, frame, run.state(frame), step, result))
+            run.requeue(frame)
         return run.finish(budget)
 
     def timer_fired(self, exe: Execution, machine: StateMachine, frame_key: str, token: str, budget: int = DEFAULT_BUDGET) -> Progress:
@@ -149,6 +151,7 @@ class Interpreter:
                 run.end_execution(TIMED_OUT, "ExecutionTimedOut", error=TIMEOUT, cause="Execution timed out.")
             elif frame.wait is not None and frame.wait.get("token") == token:
                 run.guard(frame, lambda: run.timer_fired(frame, token))
+                run.requeue(frame)
         return run.finish(budget)
 
     def stop(self, exe: Execution, machine: StateMachine, error: str | None = None, cause: str | None = None) -> Progress:
@@ -165,8 +168,9 @@ class Interpreter:
         exe.inflight.clear()
         for frame in exe.frames.values():
             run.reactivate(frame)
-        if machine.timeout_seconds and exe.status == RUNNING:
-            run.progress.commands.append(StartTimer(ROOT, "execution-timeout", exe.start_date + machine.timeout_seconds))
+        if machine.timeout_seconds and exe.status == RUNNING and self.clock.time_scale > 0:
+            due = exe.start_date + machine.timeout_seconds * self.clock.time_scale
+            run.progress.commands.append(StartTimer(ROOT, "execution-timeout", due))
         return run.finish(0)
 
 
@@ -414,6 +418,12 @@ class Run:
     def notify_parent(self, child: Frame) -> None:
         parent = self.exe.frames[child.parent]
         self.guard(parent, lambda: self.handler(parent).child_done(self, parent, self.state(parent), child))
+        self.requeue(parent)
+
+    def requeue(self, frame: Frame) -> None:
+        """Put a frame that can run again (its wait ended) back in the work queue."""
+        if frame.wait is None and frame.state is not None and frame.status == RUNNING:
+            self.exe.ready.append(frame)
 
     def end_execution(self, status: str, event_type: str, *, error=None, cause=None, details=None) -> None:
         exe = self.exe

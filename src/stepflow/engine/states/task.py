@@ -7,7 +7,7 @@ import uuid
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.engine import history
 from stepflow.engine.states.base import StateHandler
-from stepflow.engine.tasks import WAIT_FOR_TASK_TOKEN, TaskRequest, parse_resource
+from stepflow.engine.tasks import LAMBDA, WAIT_FOR_TASK_TOKEN, TaskRequest, parse_resource
 from stepflow.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 
 
@@ -38,8 +38,8 @@ class TaskHandler(StateHandler):
             frame.wait["task_token"] = token
         if not reissue:
             self._scheduled_events(run, frame, resource, parameters, timeout, heartbeat)
-        if timeout is not None:
-            due = old_due or run.clock.due_in(timeout)
+        due = old_due or (run.clock.timeout_due(timeout) if timeout is not None else None)
+        if due is not None:
             frame.wait.update(token=f"timeout:{step}", reason="task-timeout", due=due)
             run.timer(frame, frame.wait["token"], due)
         run.touch(frame)
@@ -75,8 +75,9 @@ class TaskHandler(StateHandler):
             limit = run.limits.payload_bytes
             if limit is not None and len(text) * 4 > limit and size_in_bytes(text) > limit:
                 result.error = DATA_LIMIT_EXCEEDED
+                source = resource.arn if resource.kind == LAMBDA else resource.service
                 result.cause = (
-                    f"The state/task '{state.name}' returned a result with a size exceeding "
+                    f"The state/task '{source}' returned a result with a size exceeding "
                     "the maximum number of bytes service limit."
                 )
         frame.wait = None

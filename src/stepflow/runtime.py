@@ -1,0 +1,133 @@
+"""The composition root: builds the store, integrations, interpreter, runner and API service
+from :class:`Settings`, and offers :func:`run`, the one-call Python API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stepflow import sam
+from stepflow.asl.json_text import dumps
+from stepflow.engine.clock import Clock
+from stepflow.engine.interpreter import Limits
+from stepflow.engine.runner import Runner
+from stepflow.engine.snapshot import Execution
+from stepflow.integrations.lambda_runtime import LocalFunction
+from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
+from stepflow.integrations.registry import Integrations
+from stepflow.service import MachineCache, StepFunctions
+from stepflow.store import open_store
+
+DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/stepflow"
+
+
+@dataclass
+class Settings:
+    """Everything a runtime is built from (the CLI flags map onto these)."""
+
+    store_url: str = "memory://"
+    template: str | None = None
+    time_scale: float = 1.0
+    limits: Limits = field(default_factory=Limits)
+    region: str = sam.DEFAULT_REGION
+    account: str = sam.DEFAULT_ACCOUNT
+    handlers: Mapping[str, Callable] = field(default_factory=dict)
+    clock: Clock | None = None
+
+
+class Runtime:
+    """One stepflow instance: a store, the task integrations, a runner and the API."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings = settings or Settings()
+        self.clock = settings.clock or Clock(settings.time_scale)
+        self.store = open_store(settings.store_url)
+        self.functions = FunctionRegistry(_functions(settings))
+        self.integrations = Integrations(LambdaIntegration(self.functions, settings.region, settings.account))
+        from stepflow.engine.interpreter import Interpreter
+
+        self.interpreter = Interpreter(self.clock, settings.limits)
+        self.machines = MachineCache(self.store)
+        self.runner = Runner(self.interpreter, self.integrations, self.store, self.machines.for_execution)
+        self.service = StepFunctions(self.store, self.runner, self.machines, self.clock, settings.limits, settings.region, settings.account)
+
+    def resume_all(self) -> int:
+        """Continue every RUNNING execution of the store (call on the event loop)."""
+        running = self.store.running()
+        for exe in running:
+            self.runner.resume(exe)
+        return len(running)
+
+
+def _functions(settings: Settings) -> list[LocalFunction]:
+    out: list[LocalFunction] = []
+    if settings.template:
+        template = sam.load_template(settings.template)
+        base = Path(settings.template).resolve().parent
+        out += [LocalFunction(spec) for spec in sam.functions(template, base, settings.region, settings.account)]
+    for name, handler in settings.handlers.items():
+        fn_name = name.split(":function:", 1)[1].split(":")[0] if ":function:" in name else name
+        spec = sam.FunctionSpec(logical_id=fn_name, name=fn_name, handler="inline.handler", code_uri=Path(os.getcwd()),
+                                timeout=900, region=settings.region, account=settings.account)
+        out.append(LocalFunction(spec, handler))
+    return out
+
+
+@dataclass
+class Result:
+    """What :func:`run` returns: an execution's end as DescribeExecution and its history."""
+
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict]
+    execution_arn: str
+    output_text: str | None = None
+
+
+def run(
+    definition: str | dict,
+    input: Any = None,
+    *,
+    handlers: Mapping[str, Callable] | None = None,
+    template: str | None = None,
+    clock: Clock | None = None,
+    time_scale: float = 0.0,
+    limits: Limits | None = None,
+    name: str | None = None,
+    state_machine_type: str = "STANDARD",
+) -> Result:
+    """Run one execution to its end in memory and return its status, output and history.
+
+    ``handlers`` maps Lambda function names (or ARNs) to ``handler(event, context)`` callables;
+    ``template`` is a SAM template whose functions are run locally. Waits and retry backoff are
+    instant unless ``time_scale`` says otherwise.
+    """
+    settings = Settings(
+        template=template, time_scale=time_scale, handlers=dict(handlers or {}), clock=clock,
+        limits=limits or Limits(),
+    )
+    return asyncio.run(_run_once(Runtime(settings), definition, input, name, state_machine_type))
+
+
+async def _run_once(rt: Runtime, definition, input_value, name, machine_type) -> Result:
+    text = definition if isinstance(definition, str) else json.dumps(definition)
+    created = rt.service.create_state_machine(name="stepflow-run", definition=text, roleArn=DEFAULT_ROLE_ARN, type=machine_type)
+    input_text = input_value if isinstance(input_value, str) else dumps({} if input_value is None else input_value)
+    started = rt.service.start_execution(stateMachineArn=created["stateMachineArn"], name=name, input=input_text)
+    exe = rt.runner.active.get(started["executionArn"]) or rt.store.get_execution(started["executionArn"])
+    if not exe.finished:
+        exe = await rt.runner.wait(exe.arn)
+    return _result(rt, exe)
+
+
+def _result(rt: Runtime, exe: Execution) -> Result:
+    output = json.loads(exe.output_text) if exe.output_text is not None else None
+    return Result(exe.status, output, exe.error, exe.cause, rt.store.history(exe.arn), exe.arn, exe.output_text)

@@ -1,0 +1,381 @@
+"""The Step Functions API as Python methods (the control plane).
+
+Each public method is one AWS API action: it takes the action's request fields (camelCase, as in
+the API reference) and returns its response dict, or raises :class:`~stepflow.errors.ApiError`
+with AWS's error code and message. The HTTP server only decodes, dispatches and encodes.
+Methods run on the runner's event loop thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from typing import Any
+
+from stepflow.asl.json_text import dumps, size_in_bytes
+from stepflow.asl.parse import compile_definition
+from stepflow.asl.validate import load_definition, validate_definition
+from stepflow.engine.interpreter import Limits
+from stepflow.engine.runner import Runner
+from stepflow.engine.snapshot import RUNNING, TERMINAL, Execution
+from stepflow.errors import ApiError, DefinitionError, StepflowError
+from stepflow.store.records import StateMachineRecord
+
+MAX_INPUT_BYTES = 256 * 1024
+_NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
+STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
+
+
+class MachineCache:
+    """Compiled definitions by revision id: a definition is parsed and compiled once."""
+
+    def __init__(self, store):
+        self.store = store
+        self._compiled: dict[str, Any] = {}
+
+    def compiled(self, revision_id: str, text: str | None = None):
+        machine = self._compiled.get(revision_id)
+        if machine is None:
+            text = text if text is not None else self.store.definition(revision_id)
+            machine = compile_definition(json.loads(text))
+            self._compiled[revision_id] = machine
+        return machine
+
+    def for_execution(self, exe: Execution):
+        return self.compiled(exe.revision)
+
+
+class StepFunctions:
+    """AWS Step Functions actions over one store and one runner."""
+
+    def __init__(self, store, runner: Runner, machines: MachineCache, clock, limits: Limits, region: str, account: str):
+        self.store = store
+        self.runner = runner
+        self.machines = machines
+        self.clock = clock
+        self.limits = limits
+        self.region = region
+        self.account = account
+
+    # -- state machines ---------------------------------------------------------------------
+
+    def create_state_machine(self, name: str = None, definition: str = None, roleArn: str = None, type: str = "STANDARD", **extra) -> dict:
+        _require(name=name, definition=definition, roleArn=roleArn)
+        _check_name(name)
+        if type not in STATE_MACHINE_TYPES:
+            raise ApiError("ValidationException", f"Value '{type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")
+        self._compile(definition, type)
+        arn = self._arn("stateMachine", name)
+        existing = self.store.get_state_machine(arn)
+        if existing is not None:
+            if existing.definition == definition and existing.role_arn == roleArn and existing.type == type:
+                return {"stateMachineArn": arn, "creationDate": existing.creation_date}
+            raise ApiError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
+        record = StateMachineRecord(
+            arn=arn, name=name, definition=definition, role_arn=roleArn, type=type,
+            creation_date=self.clock.now(), revision_id=uuid.uuid4().hex,
+            description=extra.get("description") or "",
+            tags={t["key"]: t.get("value", "") for t in extra.get("tags") or []},
+        )
+        if extra.get("loggingConfiguration"):
+            record.logging_configuration = extra["loggingConfiguration"]
+        if extra.get("tracingConfiguration"):
+            record.tracing_configuration = extra["tracingConfiguration"]
+        self.store.put_state_machine(record)
+        self.machines.compiled(record.revision_id, definition)
+        return {"stateMachineArn": arn, "creationDate": record.creation_date}
+
+    def describe_state_machine(self, stateMachineArn: str = None, **_) -> dict:
+        record = self._machine(stateMachineArn)
+        out = {
+            "stateMachineArn": record.arn, "name": record.name, "status": record.status,
+            "definition": record.definition, "roleArn": record.role_arn, "type": record.type,
+            "creationDate": record.creation_date, "loggingConfiguration": record.logging_configuration,
+            "tracingConfiguration": record.tracing_configuration, "revisionId": record.revision_id,
+        }
+        if record.description:
+            out["description"] = record.description
+        return out
+
+    def update_state_machine(self, stateMachineArn: str = None, definition: str = None, roleArn: str = None, **extra) -> dict:
+        record = self._machine(stateMachineArn)
+        if definition is None and roleArn is None and not extra.get("loggingConfiguration") and not extra.get("tracingConfiguration"):
+            raise ApiError("MissingRequiredParameter", "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified")
+        if definition is not None:
+            self._compile(definition, record.type)
+            record.definition = definition
+            record.revision_id = uuid.uuid4().hex
+            self.machines.compiled(record.revision_id, definition)
+        if roleArn is not None:
+            record.role_arn = roleArn
+        if extra.get("loggingConfiguration"):
+            record.logging_configuration = extra["loggingConfiguration"]
+        if extra.get("tracingConfiguration"):
+            record.tracing_configuration = extra["tracingConfiguration"]
+        record.update_date = self.clock.now()
+        self.store.put_state_machine(record)
+        return {"updateDate": record.update_date, "revisionId": record.revision_id}
+
+    def delete_state_machine(self, stateMachineArn: str = None, **_) -> dict:
+        _require(stateMachineArn=stateMachineArn)
+        _check_arn(stateMachineArn, "stateMachine")
+        self.store.delete_state_machine(stateMachineArn)
+        return {}
+
+    def list_state_machines(self, maxResults: int = 100, nextToken: str = None, **_) -> dict:
+        records = self.store.list_state_machines()
+        page, token = _paginate(records, maxResults, nextToken)
+        items = [{"stateMachineArn": r.arn, "name": r.name, "type": r.type, "creationDate": r.creation_date} for r in page]
+        return _with_token({"stateMachines": items}, token)
+
+    def validate_state_machine_definition(self, definition: str = None, type: str = "STANDARD", severity: str = "ERROR", maxResults: int = 100, **_) -> dict:
+        _require(definition=definition)
+        try:
+            diagnostics = validate_definition(load_definition(definition), state_machine_type=type)
+        except DefinitionError as err:
+            diagnostics = err.diagnostics
+        if severity == "ERROR":
+            diagnostics = [d for d in diagnostics if getattr(d, "severity", "ERROR") == "ERROR"]
+        items = [
+            {"severity": getattr(d, "severity", "ERROR"), "code": d.code, "message": d.message, "location": d.location}
+            for d in diagnostics
+        ]
+        failed = any(i["severity"] == "ERROR" for i in items)
+        return {"result": "FAIL" if failed else "OK", "diagnostics": items[:maxResults], "truncated": len(items) > maxResults}
+
+    # -- executions ---------------------------------------------------------------------------
+
+    def start_execution(self, stateMachineArn: str = None, name: str = None, input: str = None, traceHeader: str = None, **_) -> dict:
+        exe = self._new_execution(stateMachineArn, name, input, traceHeader, sync=False)
+        if isinstance(exe, dict):
+            return exe
+        self.runner.start(exe)
+        return {"executionArn": exe.arn, "startDate": exe.start_date}
+
+    async def start_sync_execution(self, stateMachineArn: str = None, name: str = None, input: str = None, traceHeader: str = None, **_) -> dict:
+        exe = self._new_execution(stateMachineArn, name, input, traceHeader, sync=True)
+        self.runner.start(exe)
+        if not exe.finished:
+            exe = await self.runner.wait(exe.arn)
+        out = {
+            "executionArn": exe.arn, "stateMachineArn": exe.state_machine_arn, "name": exe.name,
+            "startDate": exe.start_date, "stopDate": exe.stop_date, "status": exe.status,
+            "input": exe.input_text, "inputDetails": {"included": True},
+            "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": int(max(100, (exe.stop_date - exe.start_date) * 1000))},
+        }
+        if exe.output_text is not None:
+            out["output"] = exe.output_text
+            out["outputDetails"] = {"included": True}
+        _add_error(out, exe)
+        return out
+
+    def describe_execution(self, executionArn: str = None, **_) -> dict:
+        exe = self._execution(executionArn)
+        out = {
+            "executionArn": exe.arn, "stateMachineArn": exe.state_machine_arn, "name": exe.name,
+            "status": exe.status, "startDate": exe.start_date,
+            "input": exe.input_text, "inputDetails": {"included": True},
+            "redriveCount": exe.redrive_count,
+            "redriveStatus": _redrive_status(exe),
+        }
+        if exe.stop_date is not None:
+            out["stopDate"] = exe.stop_date
+        if exe.output_text is not None:
+            out["output"] = exe.output_text
+            out["outputDetails"] = {"included": True}
+        if exe.trace_header:
+            out["traceHeader"] = exe.trace_header
+        if exe.redrive_date is not None:
+            out["redriveDate"] = exe.redrive_date
+        if out["redriveStatus"] == "NOT_REDRIVABLE":
+            out["redriveStatusReason"] = _not_redrivable_reason(exe)
+        _add_error(out, exe)
+        return out
+
+    def describe_state_machine_for_execution(self, executionArn: str = None, **_) -> dict:
+        exe = self._execution(executionArn)
+        record = self.store.get_state_machine(exe.state_machine_arn)
+        definition = self.store.definition(exe.revision) or (record.definition if record else "")
+        out = {
+            "stateMachineArn": exe.state_machine_arn, "name": exe.state_machine_name, "definition": definition,
+            "roleArn": exe.role_arn, "updateDate": (record.update_date or record.creation_date) if record else exe.start_date,
+            "revisionId": exe.revision,
+        }
+        if record is not None:
+            out["loggingConfiguration"] = record.logging_configuration
+            out["tracingConfiguration"] = record.tracing_configuration
+        return out
+
+    def stop_execution(self, executionArn: str = None, error: str = None, cause: str = None, **_) -> dict:
+        exe = self._execution(executionArn)
+        if exe.status == RUNNING:
+            live = self.runner.active.get(exe.arn, exe)
+            self.runner.stop(live, error, cause)
+            exe = live
+        return {"stopDate": exe.stop_date or self.clock.now()}
+
+    def list_executions(self, stateMachineArn: str = None, statusFilter: str = None, maxResults: int = 100, nextToken: str = None, **_) -> dict:
+        if stateMachineArn is not None:
+            self._machine(stateMachineArn)
+        executions = self.store.list_executions(stateMachineArn, statusFilter)
+        page, token = _paginate(executions, maxResults, nextToken)
+        items = []
+        for exe in page:
+            item = {"executionArn": exe.arn, "stateMachineArn": exe.state_machine_arn, "name": exe.name, "status": exe.status, "startDate": exe.start_date}
+            if exe.stop_date is not None:
+                item["stopDate"] = exe.stop_date
+            if exe.redrive_count:
+                item["redriveCount"] = exe.redrive_count
+            items.append(item)
+        return _with_token({"executions": items}, token)
+
+    def get_execution_history(self, executionArn: str = None, maxResults: int = 100, reverseOrder: bool = False, nextToken: str = None, includeExecutionData: bool = True, **_) -> dict:
+        self._execution(executionArn)
+        events = self.store.history(executionArn)
+        if reverseOrder:
+            events = events[::-1]
+        page, token = _paginate(events, maxResults or 100, nextToken, limit=1000)
+        if not includeExecutionData:
+            page = [_without_data(e) for e in page]
+        return _with_token({"events": page}, token)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _arn(self, kind: str, *parts: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:{kind}:" + ":".join(parts)
+
+    def _compile(self, definition: str, machine_type: str):
+        try:
+            document = load_definition(definition)
+            diagnostics = [d for d in validate_definition(document, state_machine_type=machine_type) if getattr(d, "severity", "ERROR") == "ERROR"]
+        except DefinitionError as err:
+            raise ApiError("InvalidDefinition", err.aws_message()) from None
+        if diagnostics:
+            raise ApiError("InvalidDefinition", DefinitionError(diagnostics).aws_message())
+        return document
+
+    def _machine(self, arn: str | None) -> StateMachineRecord:
+        _require(stateMachineArn=arn)
+        _check_arn(arn, "stateMachine")
+        record = self.store.get_state_machine(arn)
+        if record is None:
+            raise ApiError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        return record
+
+    def _execution(self, arn: str | None) -> Execution:
+        _require(executionArn=arn)
+        if not isinstance(arn, str) or not arn.startswith("arn:") or (":execution:" not in arn and ":express:" not in arn):
+            raise ApiError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
+        exe = self.runner.active.get(arn) or self.store.get_execution(arn)
+        if exe is None:
+            raise ApiError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
+        return exe
+
+    def _new_execution(self, sm_arn, name, input_text, trace_header, sync: bool):
+        record = self._machine(sm_arn)
+        if sync and record.type != "EXPRESS":
+            raise ApiError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
+        input_text = "{}" if input_text is None else input_text
+        value = _parse_input(input_text, self.limits)
+        if name is None:
+            name = str(uuid.uuid4())
+        _check_name(name)
+        if record.type == "EXPRESS":
+            arn = self._arn("express", record.name, name, str(uuid.uuid4()))
+        else:
+            arn = self._arn("execution", record.name, name)
+            existing = self.runner.active.get(arn) or self.store.get_execution(arn)
+            if existing is not None:
+                if existing.status == RUNNING and existing.input_text == input_text:
+                    return {"executionArn": existing.arn, "startDate": existing.start_date}
+                raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        exe = Execution(
+            arn=arn, name=name, state_machine_arn=record.arn, state_machine_name=record.name,
+            input=value, input_text=input_text, start_date=self.clock.now(), role_arn=record.role_arn,
+            type=record.type, trace_header=trace_header, revision=record.revision_id,
+        )
+        self.store.create_execution(exe)
+        return exe
+
+
+def _parse_input(text: str, limits: Limits) -> Any:
+    if not isinstance(text, str):
+        raise ApiError("InvalidExecutionInput", "Invalid execution input: input must be a JSON string")
+    if limits.payload_bytes is not None and size_in_bytes(text) > limits.payload_bytes:
+        raise ApiError("InvalidExecutionInput", f"Input size exceeds the maximum of {limits.payload_bytes} bytes")
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise ApiError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{err}'") from None
+
+
+def _require(**fields) -> None:
+    missing = [k for k, v in fields.items() if v is None]
+    if missing:
+        raise ApiError("ValidationException", f"1 validation error detected: Value null at '{missing[0]}' failed to satisfy constraint: Member must not be null")
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ApiError("InvalidName", f"Invalid Name: '{name}'")
+
+
+def _check_arn(arn: str, kind: str) -> None:
+    if not isinstance(arn, str) or not arn.startswith("arn:") or f":{kind}:" not in arn:
+        raise ApiError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
+
+
+def _add_error(out: dict, exe: Execution) -> None:
+    if exe.error is not None:
+        out["error"] = exe.error
+    if exe.cause is not None:
+        out["cause"] = exe.cause
+
+
+def _redrive_status(exe: Execution) -> str:
+    if exe.status in ("FAILED", "TIMED_OUT", "ABORTED") and exe.type == "STANDARD":
+        return "REDRIVABLE"
+    return "NOT_REDRIVABLE"
+
+
+def _not_redrivable_reason(exe: Execution) -> str:
+    if exe.type == "EXPRESS":
+        return "Execution is EXPRESS and cannot be redriven"
+    if exe.status == "RUNNING":
+        return "Execution is RUNNING and cannot be redriven"
+    return "Execution is SUCCEEDED and cannot be redriven"
+
+
+def _paginate(items: list, max_results: int | None, token: str | None, limit: int = 1000):
+    start = 0
+    if token:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("InvalidToken", f"Invalid Token: '{token}'") from None
+    size = max_results if max_results and max_results > 0 else 100
+    size = min(size, limit)
+    page = items[start : start + size]
+    end = start + size
+    next_token = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return page, next_token
+
+
+def _with_token(out: dict, token: str | None) -> dict:
+    if token is not None:
+        out["nextToken"] = token
+    return out
+
+
+def _without_data(event: dict) -> dict:
+    out = {}
+    for key, value in event.items():
+        if isinstance(value, dict) and key.endswith("EventDetails"):
+            value = {k: v for k, v in value.items() if k not in ("input", "output", "parameters")}
+        out[key] = value
+    return out
+
+
+__all__ = ["StepFunctions", "MachineCache", "StepflowError", "TERMINAL", "dumps"]

@@ -1,0 +1,61 @@
+"""The memory store: everything in dicts, for tests, `stepflow run` and benchmarks."""
+
+from __future__ import annotations
+
+from stepflow.engine.interpreter import Progress
+from stepflow.engine.snapshot import RUNNING, Execution
+from stepflow.store.records import StateMachineRecord
+
+
+class MemoryStore:
+    """Keeps live objects: ``commit`` has nothing to copy, the snapshot is the object itself."""
+
+    url = "memory://"
+
+    def __init__(self):
+        self._machines: dict[str, StateMachineRecord] = {}
+        self._definitions: dict[str, str] = {}
+        self._executions: dict[str, Execution] = {}
+
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        self._machines[record.arn] = record
+        self._definitions[record.revision_id] = record.definition
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        return self._machines.get(arn)
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        return list(self._machines.values())
+
+    def delete_state_machine(self, arn: str) -> None:
+        self._machines.pop(arn, None)
+
+    def definition(self, revision_id: str) -> str | None:
+        return self._definitions.get(revision_id)
+
+    def create_execution(self, exe: Execution) -> None:
+        self._executions[exe.arn] = exe
+
+    def commit(self, exe: Execution, progress: Progress) -> None:
+        """Nothing to write: the execution object is the stored snapshot."""
+
+    def get_execution(self, arn: str) -> Execution | None:
+        return self._executions.get(arn)
+
+    def list_executions(self, state_machine_arn: str | None = None, status: str | None = None) -> list[Execution]:
+        found = [
+            e for e in self._executions.values()
+            if (state_machine_arn is None or e.state_machine_arn == state_machine_arn)
+            and (status is None or e.status == status)
+        ]
+        return sorted(found, key=lambda e: e.start_date, reverse=True)
+
+    def history(self, arn: str) -> list[dict]:
+        exe = self._executions.get(arn)
+        return list(exe.events) if exe is not None else []
+
+    def running(self) -> list[Execution]:
+        return [e for e in self._executions.values() if e.status == RUNNING]
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,49 @@
+"""The store protocol: about ten methods, one contract suite for every backend.
+
+Executions are :class:`~stepflow.engine.snapshot.Execution` snapshots; ``commit`` persists one
+interpreter call's :class:`~stepflow.engine.interpreter.Progress` (changed frames, removed
+frames, new events, status) as one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from stepflow.engine.interpreter import Progress
+from stepflow.engine.snapshot import Execution
+from stepflow.store.records import StateMachineRecord
+
+
+class Store(Protocol):
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        """Create or replace a state machine record (its definition kept under its revision id)."""
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        """The record, or None."""
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        """Every state machine, in creation order."""
+
+    def delete_state_machine(self, arn: str) -> None:
+        """Forget a state machine (its executions stay readable)."""
+
+    def definition(self, revision_id: str) -> str | None:
+        """The definition text of a revision, for executions started on an older revision."""
+
+    def create_execution(self, exe: Execution) -> None:
+        """Record a new execution before its first transition."""
+
+    def commit(self, exe: Execution, progress: Progress) -> None:
+        """Persist one interpreter call's changes atomically."""
+
+    def get_execution(self, arn: str) -> Execution | None:
+        """The execution (its frames and status; history via ``history``)."""
+
+    def list_executions(self, state_machine_arn: str | None = None, status: str | None = None) -> list[Execution]:
+        """Executions, newest first, optionally of one state machine and one status."""
+
+    def history(self, arn: str) -> list[dict]:
+        """Every history event of an execution, in id order."""
+
+    def running(self) -> list[Execution]:
+        """Executions still RUNNING (to resume after a restart)."""
