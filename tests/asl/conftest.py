@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stepflow.asl.env import Env
+
 CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases.json"
-
-
-@dataclass
-class _EnvShim:
-    """Stand-in with Env's three roots, used only while stepflow.asl.env cannot be imported."""
-
-    input: Any
-    context: Any = None
-    variables: Any = field(default_factory=dict)
-
-
-def _env_class() -> type:
-    try:
-        from stepflow.asl.env import Env
-    except ValueError:  # a dataclass default bug in env.py at the time of writing
-        return _EnvShim
-    return Env
 
 
 @pytest.fixture(scope="session")
 def make_env():
-    """``make_env(input, context=None, variables=None)`` -> an Env (session scope: hypothesis-safe)."""
-    env_class = _env_class()
+    """``make_env(input, context=None, variables=None)``: an Env (session-scoped for hypothesis)."""
 
-    def make(input: Any, context: Any = None, variables: dict | None = None):
-        return env_class(input, context, variables if variables is not None else {})
+    def make(input: Any, context: Any = None, variables: dict | None = None) -> Env:
+        return Env(input, context, variables if variables is not None else {})
 
     return make
 
@@ -62,7 +45,7 @@ def matches_recorded(expected: Any, actual: Any) -> bool:
                 and all(matches_recorded(v, actual[k]) for k, v in expected.items()))
     if isinstance(expected, list):
         return (isinstance(actual, list) and len(expected) == len(actual)
-                and all(matches_recorded(e, a) for e, a in zip(expected, actual)))
+                and all(matches_recorded(e, a) for e, a in zip(expected, actual, strict=True)))
     if isinstance(expected, str) and isinstance(actual, str):
         pattern = re.sub(r"<[^>]*>|111111111111", ".*", re.escape(expected))
         return re.fullmatch(pattern, actual, re.DOTALL) is not None
