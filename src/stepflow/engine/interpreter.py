@@ -53,7 +53,10 @@ DEFAULT_BUDGET = 2000  # transitions per call before yielding to other execution
 
 # Errors raised while evaluating a state's fields; AWS prefixes their cause with the state.
 _LOCATED_ERRORS = frozenset(
-    {RUNTIME, QUERY_EVALUATION_ERROR, INTRINSIC_FAILURE, PARAMETER_PATH_FAILURE, RESULT_PATH_MATCH_FAILURE}
+    {
+        RUNTIME, QUERY_EVALUATION_ERROR, INTRINSIC_FAILURE, PARAMETER_PATH_FAILURE, RESULT_PATH_MATCH_FAILURE,
+        "States.ReferencePathConflict",
+    }
 )
 
 

@@ -1,0 +1,3 @@
+from stepflow.cli.main import main
+
+main()

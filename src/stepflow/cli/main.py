@@ -1,0 +1,154 @@
+"""The ``stepflow`` command: thin click commands over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from stepflow.errors import DefinitionError, InvalidInputError, StepflowError
+
+EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "TIMED_OUT": 3, "ABORTED": 4}
+EXIT_USAGE = 2
+
+
+def _read_definition(path: str) -> str:
+    """Definition text from a JSON file (or YAML, converted to JSON)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        return json.dumps(yaml.safe_load(text))
+    return text
+
+
+def _read_input(input_json: str | None, input_file: str | None) -> str:
+    if input_json is not None and input_file is not None:
+        raise click.UsageError("give --input or --input-file, not both")
+    text = Path(input_file).read_text(encoding="utf-8") if input_file else (input_json if input_json is not None else "{}")
+    try:
+        json.loads(text)
+    except ValueError as err:
+        raise InvalidInputError(f"Invalid State Machine Execution Input: '{err}'") from None
+    return text
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stepflow")
+def cli() -> None:
+    """stepflow: AWS Step Functions on one machine.
+
+    Run Amazon States Language definitions with local Python Lambda handlers, serve the
+    Step Functions API for boto3 and the aws CLI, and keep executions durable.
+    """
+
+
+@cli.command()
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_json", help="Execution input as JSON text.")
+@click.option("--input-file", type=click.Path(exists=True, dir_okay=False), help="Execution input from a JSON file.")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False), help="SAM template whose functions run locally.")
+@click.option("--time-scale", type=float, default=0.0, show_default=True,
+              help="Multiplies Wait, Retry backoff and timeouts (0 = instant waits, timeouts off; 1 = real time).")
+@click.option("--no-limits", is_flag=True, help="Lift AWS limits (256 KiB payloads, 25,000 history events).")
+@click.option("--history", "show_history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
+@click.option("--name", help="Execution name.")
+def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name):
+    """Run one execution of DEFINITION to its end and print its output.
+
+    Exit status: 0 SUCCEEDED, 1 FAILED (error and cause on stderr), 2 invalid definition,
+    input or usage, 3 TIMED_OUT, 4 ABORTED.
+
+    Example: stepflow run examples/orders/statemachine.asl.json --input '{"orders": [1, 2]}'
+    """
+    from stepflow.engine.interpreter import Limits
+    from stepflow.runtime import run as run_execution
+
+    try:
+        text = _read_definition(definition)
+        input_text = _read_input(input_json, input_file)
+        result = run_execution(text, input_text, template=template, time_scale=time_scale,
+                               limits=Limits.relaxed() if no_limits else None, name=name)
+    except (DefinitionError, InvalidInputError, StepflowError) as err:
+        click.echo(str(err), err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as err:  # ApiError from the service (invalid definition/input/name)
+        code = getattr(err, "code", None)
+        if code is None:
+            raise
+        click.echo(f"{code}: {err.message}", err=True)
+        sys.exit(EXIT_USAGE)
+    if show_history:
+        for event in result.history:
+            click.echo(json.dumps(event), err=True)
+    if result.output_text is not None:
+        click.echo(result.output_text)
+    if result.status != "SUCCEEDED":
+        click.echo(f"{result.status}: {result.error or ''}: {result.cause or ''}", err=True)
+    sys.exit(EXIT_CODES.get(result.status, 1))
+
+
+@cli.command()
+@click.argument("definitions", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--type", "machine_type", type=click.Choice(["STANDARD", "EXPRESS"]), default="STANDARD", show_default=True)
+def validate(definitions, machine_type):
+    """Check definitions and print every problem with its location, in AWS's words.
+
+    Example: stepflow validate statemachines/*.asl.json
+    """
+    from stepflow.asl.validate import load_definition, validate_definition
+
+    failed = False
+    for path in definitions:
+        try:
+            problems = validate_definition(load_definition(_read_definition(path)), state_machine_type=machine_type)
+        except DefinitionError as err:
+            problems = err.diagnostics
+        errors = [p for p in problems if getattr(p, "severity", "ERROR") == "ERROR"]
+        failed = failed or bool(errors)
+        for problem in problems:
+            click.echo(f"{path}: {getattr(problem, 'severity', 'ERROR')} {problem.render()}")
+        if not problems:
+            click.echo(f"{path}: OK")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (127.0.0.1 keeps it local).")
+@click.option("--port", default=8083, show_default=True, type=int)
+@click.option("--store", "store_url", default="memory://", show_default=True, help="Store URL: memory://, sqlite:///path.db, postgresql://...")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False), help="SAM template whose functions run locally.")
+@click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies Wait, Retry backoff and timeouts.")
+@click.option("--no-limits", is_flag=True, help="Lift AWS limits (256 KiB payloads, 25,000 history events).")
+@click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(host, port, store_url, template, time_scale, no_limits, log_level):
+    """Serve the Step Functions API (boto3, aws CLI) and the console.
+
+    Example: stepflow serve --template template.yaml &
+             aws stepfunctions --endpoint-url http://127.0.0.1:8083 list-state-machines
+    """
+    import uvicorn
+
+    from stepflow.engine.interpreter import Limits
+    from stepflow.runtime import Runtime, Settings
+    from stepflow.server.app import create_app
+
+    try:
+        settings = Settings(store_url=store_url, template=template, time_scale=time_scale,
+                            limits=Limits.relaxed() if no_limits else Limits())
+        app = create_app(Runtime(settings))
+    except StepflowError as err:
+        click.echo(str(err), err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"stepflow serving the Step Functions API on http://{host}:{port} (store {store_url})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()
