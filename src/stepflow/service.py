@@ -43,6 +43,9 @@ class MachineCache:
             self._compiled[revision_id] = machine
         return machine
 
+    def add(self, revision_id: str, machine) -> None:
+        self._compiled[revision_id] = machine
+
     def for_execution(self, exe: Execution):
         return self.compiled(exe.revision)
 
@@ -66,7 +69,7 @@ class StepFunctions:
         _check_name(name)
         if type not in STATE_MACHINE_TYPES:
             raise ApiError("ValidationException", f"Value '{type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")
-        self._compile(definition, type)
+        machine = self._compile(definition, type)
         arn = self._arn("stateMachine", name)
         existing = self.store.get_state_machine(arn)
         if existing is not None:
@@ -84,7 +87,7 @@ class StepFunctions:
         if extra.get("tracingConfiguration"):
             record.tracing_configuration = extra["tracingConfiguration"]
         self.store.put_state_machine(record)
-        self.machines.compiled(record.revision_id, definition)
+        self.machines.add(record.revision_id, machine)
         return {"stateMachineArn": arn, "creationDate": record.creation_date}
 
     def describe_state_machine(self, stateMachineArn: str = None, **_) -> dict:
@@ -104,10 +107,10 @@ class StepFunctions:
         if definition is None and roleArn is None and not extra.get("loggingConfiguration") and not extra.get("tracingConfiguration"):
             raise ApiError("MissingRequiredParameter", "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified")
         if definition is not None:
-            self._compile(definition, record.type)
+            machine = self._compile(definition, record.type)
             record.definition = definition
             record.revision_id = uuid.uuid4().hex
-            self.machines.compiled(record.revision_id, definition)
+            self.machines.add(record.revision_id, machine)
         if roleArn is not None:
             record.role_arn = roleArn
         if extra.get("loggingConfiguration"):
@@ -254,7 +257,10 @@ class StepFunctions:
             raise ApiError("InvalidDefinition", err.aws_message()) from None
         if diagnostics:
             raise ApiError("InvalidDefinition", DefinitionError(diagnostics).aws_message())
-        return document
+        try:
+            return compile_definition(document)
+        except (ValueError, TypeError, KeyError) as err:  # the validator missed it: still the caller's error
+            raise ApiError("InvalidDefinition", f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {err}'") from None
 
     def _machine(self, arn: str | None) -> StateMachineRecord:
         _require(stateMachineArn=arn)

@@ -143,7 +143,7 @@ def test_normalized_is_jayways_bracket_form(path, normalized):
 
 
 @pytest.mark.parametrize(
-    "path", ["$.x", "$.a.b[5]", "$.a[0]", "$.a.b.c", "$.nul.x", "$.n.x", "$.missing[*]", "$nov"]
+    "path", ["$.x", "$.a.b[5]", "$.a[0]", "$.a.b.c", "$.nul.x", "$.n.x", "$nov"]
 )
 def test_missing_match_raises_path_not_found(env, path):
     with pytest.raises(PathNotFound) as info:
@@ -318,3 +318,9 @@ def test_apply_result_path_creates_missing_objects(make_env, doc, keys, result):
         assert exc.error == RESULT_PATH_ERROR
         return
     assert path.get(make_env(out)) == result
+
+
+@pytest.mark.parametrize("path", ["$.missing[*]", "$.a.missing[1:5]", "$.missing[:1].x", "$.missing[*].y"])
+def test_indefinite_path_without_match_is_empty_list(env, path):
+    """AWS answers [] (not an error) for a wildcard or slice over a missing array."""
+    assert compile_path(path).get(env) == []

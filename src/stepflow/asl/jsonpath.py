@@ -68,7 +68,7 @@ class JsonPath:
     """A compiled path. Use :func:`compile_path`; instances are immutable and shared."""
 
     __slots__ = ("text", "root", "variable", "is_definite", "_keys", "_segments", "_function",
-                 "_single", "_first_indefinite")
+                 "_single")
 
     def __init__(self, text: str):
         parser = PathParser(text)
@@ -81,9 +81,6 @@ class JsonPath:
         self.is_definite = simple and self._function is None
         self._keys = tuple(s.key for s in self._segments) if simple else ()
         self._single = all(s.definite for s in self._segments)
-        self._first_indefinite = next(
-            (i for i, s in enumerate(self._segments) if not s.definite), len(self._segments)
-        )
 
     def __repr__(self) -> str:
         return f"JsonPath({self.text!r})"
@@ -124,11 +121,11 @@ class JsonPath:
         """The general evaluator: a list of nodes flows through each segment."""
         nodes = [doc]
         try:
-            for i, segment in enumerate(self._segments):
-                strict = i < self._first_indefinite
+            for segment in self._segments:
                 out: list = []
                 for node in nodes:
-                    segment.apply(node, out, strict)
+                    # Jayway: an indefinite path with no match yields [], whatever is missing.
+                    segment.apply(node, out, False)
                 nodes = out
             result = nodes[0] if self._single else nodes
             if self._function is not None:

@@ -39,7 +39,8 @@ from stepflow.asl.model import (
     TaskState,
     WaitState,
 )
-from stepflow.asl.payload import compile_payload_template
+from stepflow.asl.intrinsics import compile_intrinsic
+from stepflow.asl.payload import compile_payload_template, expression_kind
 from stepflow.asl.validate import validate_or_raise
 from stepflow.errors import RUNTIME, StatesError
 
@@ -154,10 +155,10 @@ def value_field(raw: dict, field: str, language: str):
     """An evaluator for a field that may be literal, ``<field>Path`` or JSONata; None if absent."""
     if field in raw:
         value = raw[field]
-        if language == JSONATA and jsonata_eval.is_jsonata_string(value):
+        if language == JSONATA and _has_jsonata(value):
             template = jsonata_eval.compile_template(value, field)
             evaluate = lambda scope: template(states_binding(scope), scope.variables)  # noqa: E731
-            evaluate.source = value.strip()[2:-2].strip()
+            evaluate.source = jsonata_eval.expression_text(value) if isinstance(value, str) else field
             return evaluate
         literal = lambda scope: value  # noqa: E731
         literal.source = field
@@ -168,7 +169,23 @@ def value_field(raw: dict, field: str, language: str):
     return None
 
 
+def _has_jsonata(value: Any) -> bool:
+    """Does a value hold a {% %} expression anywhere (nested arrays and objects included)?"""
+    if isinstance(value, str):
+        return jsonata_eval.is_jsonata_string(value)
+    if isinstance(value, list):
+        return any(_has_jsonata(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_jsonata(v) for v in value.values())
+    return False
+
+
 def _path_evaluator(text: str, field: str):
+    if expression_kind(text) == "intrinsic":
+        function = compile_intrinsic(text)
+        evaluate = lambda scope: function(Env(scope.effective, scope.context, scope.variables))  # noqa: E731
+        evaluate.source = text
+        return evaluate
     path = compile_path(text)
 
     def evaluate(scope: StateScope) -> Any:

@@ -40,16 +40,11 @@ def execution_context(exe: Execution) -> dict:
     return cached
 
 
-def context_object(exe_ctx: dict, exe: Execution, state_name: str, frame: Frame, **extra: Any) -> dict:
-    """The whole context object for one state of one frame."""
-    ctx = {
-        "Execution": exe_ctx["Execution"],
-        "State": {
-            "EnteredTime": iso_timestamp(frame.entered_at),
-            "Name": state_name,
-            "RetryCount": sum(frame.retries) if frame.retries else 0,
-        },
-        "StateMachine": exe_ctx["StateMachine"],
-    }
+def context_object(exe_ctx: dict, exe: Execution, state_name: str, frame: Frame, retry_count: int | None, **extra: Any) -> dict:
+    """The whole context object for one state of one frame (RetryCount for states with Retry)."""
+    state = {"EnteredTime": iso_timestamp(frame.entered_at), "Name": state_name}
+    if retry_count is not None:
+        state["RetryCount"] = retry_count
+    ctx = {"Execution": exe_ctx["Execution"], "State": state, "StateMachine": exe_ctx["StateMachine"]}
     ctx.update(extra)
     return ctx

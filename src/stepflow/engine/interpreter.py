@@ -269,7 +269,8 @@ class Run:
         if not state.uses_context:
             return None
         exe_ctx = execution_context(self.exe)
-        return context_object(exe_ctx, self.exe, state.name, frame, **extra)
+        retry_count = (sum(frame.retries) if frame.retries else 0) if getattr(state, "retry", ()) else None
+        return context_object(exe_ctx, self.exe, state.name, frame, retry_count, **extra)
 
     def scope(self, frame: Frame, state: State, **context_extra: Any) -> StateScope:
         """The evaluation scope of the frame's current state (InputPath applied)."""

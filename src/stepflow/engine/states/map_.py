@@ -7,6 +7,7 @@ count/percentage stop the rest and fail the Map state."""
 from __future__ import annotations
 
 from stepflow.asl import jsonata_eval
+from stepflow.asl.json_text import dumps
 from stepflow.asl.model import JSONATA
 from stepflow.engine.snapshot import FAILED, NOT_STARTED, RUNNING, SUCCEEDED
 from stepflow.engine.states.base import StateHandler
@@ -133,16 +134,11 @@ def _over_tolerance(wait) -> bool:
 def _items(state, value):
     if isinstance(value, list):
         return value
-    if state.query_language == JSONATA:
-        source = getattr(state.items, "source", "Items")
+    source = getattr(state.items, "source", None)
+    if state.query_language == JSONATA and source is not None:
         jsonata_eval.expect_type(value, "array", source, "Items")
-    raise StatesError(RUNTIME, f"Map state input must be an array, but was: {_type_name(value)}")
-
-
-def _type_name(value) -> str:
-    from stepflow.asl.json_text import dumps
-
-    return dumps(value)
+    error = QUERY_EVALUATION_ERROR if state.query_language == JSONATA else RUNTIME
+    raise StatesError(error, f"Map state input must be an array but was: {dumps(value)}")
 
 
 def _max_concurrency(state, scope) -> int:
@@ -186,8 +182,9 @@ def _bad_number(evaluator, field, value, state):
             f"The JSONata expression '{source}' specified for the field '{field}' returned an unexpected result type. "
             f"Expected 'integer', but was '{type(value).__name__}' for value: {value}",
         )
-    path_field = field + "Path"
-    raise StatesError(RUNTIME, f"The {path_field} field cannot be parsed as a valid value: {source} == {value}")
+    raise StatesError(
+        RUNTIME, f"The {field}Path field refers to value \"{dumps(value)}\" which is not a valid integer: {source}"
+    )
 
 
 def _iteration_inputs(state, scope, items):

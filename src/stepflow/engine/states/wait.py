@@ -56,8 +56,7 @@ def _timestamp(state, value) -> float:
     if state.query_language == JSONATA:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{source}' specified for the field 'Timestamp' returned an unexpected result type. "
-            f"Expected 'timestamp', but was '{value}'",
+            f"The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {value}",
         )
     raise StatesError(
         RUNTIME,
