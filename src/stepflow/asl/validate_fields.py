@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 from stepflow.errors import Diagnostic
 
 from . import validate_jsonata as jsonata_check
-from .intrinsics import compile_intrinsic
+from . import intrinsics
 from .jsonpath import is_reference_path as _is_reference_path
 from .jsonpath import is_valid_path
 
@@ -257,8 +257,10 @@ def is_reference_path(path: str, *, allow_context: bool = True) -> bool:
 
 def is_intrinsic(text: str) -> bool:
     """A syntactically valid call of a known intrinsic (arity is checked at run time, as AWS)."""
+    if not intrinsics.is_intrinsic(text):  # a call at all? (the compiler expects one)
+        return False
     try:
-        compile_intrinsic(text)
+        intrinsics.compile_intrinsic(text)
     except ValueError:
         return False
     return True
