@@ -57,7 +57,8 @@ def load_definition(text: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DefinitionError([Diagnostic("INVALID_JSON_DESCRIPTION", _json_message(exc), "")])
+        raise DefinitionError(
+            [Diagnostic("INVALID_JSON_DESCRIPTION", _json_message(exc), "")]) from None
     if not isinstance(value, dict):
         raise DefinitionError([Diagnostic(
             "INVALID_JSON_DESCRIPTION", "The state machine definition must be a JSON object", "")])

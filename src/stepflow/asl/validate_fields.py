@@ -21,8 +21,8 @@ from typing import Any, Callable, Mapping
 
 from stepflow.errors import Diagnostic
 
-from . import validate_jsonata as jsonata_check
 from . import intrinsics
+from . import validate_jsonata as jsonata_check
 from .jsonpath import is_reference_path as _is_reference_path
 from .jsonpath import is_valid_path
 

@@ -71,7 +71,7 @@ def _message(exc: JException) -> str:
     args = [exc.current, exc.expected][:len(placeholders)]
     if template is None or None in args or len(placeholders) > 2:
         return str(exc)
-    for placeholder, arg in zip(placeholders, args):
+    for placeholder, arg in zip(placeholders, args, strict=True):
         text = str(arg) if placeholder.startswith("{{{") else json.dumps(arg)
         template = template.replace(placeholder, text, 1)
     return template

@@ -173,10 +173,14 @@ def choice_rule(rep: Report, rule: Any, at: Where, *, top: bool) -> None:
         rep.error("The field 'Variable' is required but was missing", at.loc)
     for key in ("And", "Or"):
         if key in rule:
-            array_of(lambda r, v, a, n: choice_rule(r, v, a, top=False), 1)(
-                rep, rule[key], at.key(key), key)
+            array_of(_nested_rule, 1)(rep, rule[key], at.key(key), key)
     if "Not" in rule:
-        choice_rule(rep, rule["Not"], at.key("Not"), top=False)
+        _nested_rule(rep, rule["Not"], at.key("Not"), "Not")
+
+
+def _nested_rule(rep: Report, rule: Any, at: Where, name: str) -> None:
+    """Kind: a Choice Rule inside And/Or/Not (no Next, no Assign)."""
+    choice_rule(rep, rule, at, top=False)
 
 
 # ---------------------------------------------------------------- specs
@@ -353,19 +357,28 @@ def validate_state(rep: Report, state: Any, at: Where) -> None:
     if not isinstance(state, dict):
         rep.error("Expected value of type [OBJECT]", at.loc)
         return
-    spec = STATES.get(state.get("Type"))
+    kind = state.get("Type")
+    spec = STATES.get(kind) if isinstance(kind, str) else None
     if spec is None:
         _bad_type(rep, state, at)
         return
+    at, downgraded = _query_language(rep, state, at)
+    check_object(rep, state, at, spec, language=not downgraded)
+    for rule in RULES.get(kind, ()):
+        rule(rep, state, at)
+
+
+def _query_language(rep: Report, state: dict, at: Where) -> tuple[Where, bool]:
+    """The state's language: its own (anything but exactly "JSONPath" is JSONata) or the
+    machine's. A JSONata machine's state may not declare JSONPath; AWS then names none of the
+    refused language's fields."""
     downgraded = at.jsonata and state.get("QueryLanguage") == "JSONPath"
     if downgraded:
         rep.error("'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state "
                   "machine", at.loc)
     if "QueryLanguage" in state:
         at = replace(at, jsonata=state["QueryLanguage"] != "JSONPath")
-    check_object(rep, state, at, spec, language=not downgraded)
-    for rule in RULES.get(state["Type"], ()):
-        rule(rep, state, at)
+    return at, downgraded
 
 
 def _bad_type(rep: Report, state: dict, at: Where) -> None:
