@@ -67,9 +67,8 @@ class Diagnostic:
     severity: str = "ERROR"  # ERROR blocks CreateStateMachine; WARNING does not
 
     def render(self) -> str:
-        """AWS's wording: ``CODE: message at /location``."""
-        at = f" at {self.location}" if self.location else ""
-        return f"{self.code}: {self.message}{at}"
+        """AWS's wording: ``CODE: message at /location`` (``at null`` without a location)."""
+        return f"{self.code}: {self.message} at {self.location or 'null'}"
 
 
 class DefinitionError(StepflowError):
@@ -81,10 +80,7 @@ class DefinitionError(StepflowError):
 
     def aws_message(self) -> str:
         """The message AWS returns with InvalidDefinition."""
-        n = len(self.diagnostics)
-        body = "\n".join(d.render() for d in self.diagnostics)
-        if n == 1:
-            return f"Invalid State Machine Definition: '{body}'"
+        body = ", ".join(d.render() for d in self.diagnostics)
         return f"Invalid State Machine Definition: '{body}'"
 
 

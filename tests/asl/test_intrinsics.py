@@ -370,3 +370,13 @@ def test_string_split_drops_empties_and_keeps_all_other_characters(run, text, de
 def test_math_add_adds_integers_exactly(run, a, b):
     result = run("States.MathAdd($.a, $.b)", {"a": a, "b": b})
     assert result == a + b and type(result) is int
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="States.Format()'{}$ ,\\abc0123", max_size=30))
+def test_compile_terminates_on_any_text(text):
+    """Regression: text ending inside a function name made the parser loop forever."""
+    try:
+        compile_intrinsic(text)
+    except ValueError:
+        pass

@@ -102,7 +102,7 @@ class _Parser:
 
     def call(self) -> _Call:
         start = self.pos
-        while self.peek().isalnum() or self.peek() in "._":
+        while self.peek() and (self.peek().isalnum() or self.peek() in "._"):
             self.pos += 1
         name = self.text[start : self.pos]
         if name not in FUNCTIONS:

@@ -84,7 +84,14 @@ class Runner:
     # applying progress ---------------------------------------------------------------------
 
     def _apply(self, exe: Execution, machine: StateMachine, progress: Progress) -> None:
-        self.journal.commit(exe, progress)
+        try:
+            self.journal.commit(exe, progress)
+        except Exception:
+            # Not persisted (another process owns it now, or the store failed): this process
+            # must not act on a transition it could not record. Drop it; its owner continues.
+            log.exception("could not commit %s; no longer running it here", exe.arn)
+            self._forget(exe)
+            return
         for command in progress.commands:
             if isinstance(command, RunTask):
                 self._run_task(exe, command.request)
@@ -97,11 +104,20 @@ class Runner:
         elif progress.more:
             self.loop.call_soon(self._proceed, exe)
 
+    def _live(self, exe: Execution) -> bool:
+        """Is this execution still ours to run (not finished, not dropped)?"""
+        return not exe.finished and self.active.get(exe.arn) is exe
+
     def _proceed(self, exe: Execution) -> None:
-        if exe.finished:
+        if not self._live(exe):
             return
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.proceed(exe, machine))
+
+    def _forget(self, exe: Execution) -> None:
+        self.active.pop(exe.arn, None)
+        for step in list(exe.inflight):
+            self._cancel(step)
 
     def _finished(self, exe: Execution) -> None:
         self.active.pop(exe.arn, None)
@@ -125,7 +141,7 @@ class Runner:
             result = TaskResult(error=TASK_FAILED, cause=f"{type(failure).__name__}: {failure}")
         finally:
             self._running.pop(request.step, None)
-        if exe.finished:
+        if not self._live(exe):
             return
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.task_done(exe, machine, request.step, result))
@@ -146,7 +162,7 @@ class Runner:
             self.loop.call_later(delay, self._fire, exe, command)
 
     def _fire(self, exe: Execution, command: StartTimer) -> None:
-        if exe.finished:
+        if not self._live(exe):
             return
         clock = self.ix.clock
         if clock.virtual:

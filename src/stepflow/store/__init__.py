@@ -14,7 +14,11 @@ def open_store(url: str):
 
         return MemoryStore()
     if url.startswith("sqlite:"):
-        raise ConfigurationError("The SQLite store is not available yet in this version; use --store memory://")
+        from stepflow.store.sqlite import SqliteStore
+
+        return SqliteStore(url)
     if url.startswith(("postgresql:", "postgres:")):
-        raise ConfigurationError("The PostgreSQL store is not available yet in this version; use --store memory://")
+        from stepflow.store.postgres import PostgresStore
+
+        return PostgresStore(url)
     raise ConfigurationError(f"Unknown store URL {url!r}: use memory://, sqlite:///path.db or postgresql://...")

@@ -57,5 +57,12 @@ class MemoryStore:
     def running(self) -> list[Execution]:
         return [e for e in self._executions.values() if e.status == RUNNING]
 
+    def claim(self, arn: str) -> bool:
+        """One process only: every execution is ours."""
+        return True
+
+    def renew_leases(self) -> None:
+        """Nothing to renew in one process."""
+
     def close(self) -> None:
         """Nothing to release."""

@@ -1,0 +1,260 @@
+"""What the SQLite and PostgreSQL stores share: named queries, migrations, commit, leases.
+
+A dialect subclass supplies the connection, the parameter style and how a transaction is
+opened. Every value is a bound parameter; the SQL text lives in ``sql/`` (numbered migrations per
+dialect, ``queries.sql`` shared).
+
+Ownership: each store instance has an ``owner`` id. An execution is run by the process whose
+lease on it is current; ``claim`` takes an execution whose lease expired, ``renew_leases``
+extends ours, and every ``commit`` checks the execution's version (optimistic concurrency), so
+a process that lost an execution cannot write a transition another process already made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+import uuid
+from importlib import resources
+
+from stepflow.engine.interpreter import Progress
+from stepflow.engine.snapshot import SUCCEEDED, Execution
+from stepflow.errors import StepflowError
+from stepflow.store import codec
+from stepflow.store.records import StateMachineRecord
+
+LEASE_SECONDS = 30.0
+
+
+class LeaseLost(StepflowError):
+    """Another process committed this execution since we loaded it: stop running it here."""
+
+
+def load_queries() -> dict[str, str]:
+    """The named queries of ``sql/queries.sql`` (blocks headed ``-- name: x``)."""
+    text = resources.files("stepflow.store").joinpath("sql/queries.sql").read_text(encoding="utf-8")
+    queries: dict[str, str] = {}
+    for block in re.split(r"^-- name: ", text, flags=re.M)[1:]:
+        name, _, body = block.partition("\n")
+        queries[name.strip()] = body.strip().rstrip(";")
+    return queries
+
+
+def migrations(dialect: str) -> list[tuple[int, str]]:
+    """(number, SQL) of every numbered migration of a dialect, in order."""
+    folder = resources.files("stepflow.store").joinpath(f"sql/{dialect}")
+    found = []
+    for entry in folder.iterdir():
+        match = re.match(r"^(\d+)_.*\.sql$", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def new_owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when a lease holder is a process of this host that no longer runs (it crashed)."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
+class SqlStore:
+    """The store protocol over a DB-API connection; dialects subclass it."""
+
+    dialect = ""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.owner = new_owner_id()
+        self.q = self.adapt(load_queries())
+        self._versions: dict[str, int] = {}
+        self.conn = self.connect()
+        self.migrate()
+
+    # dialect hooks ----------------------------------------------------------------------
+
+    def connect(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def adapt(self, queries: dict[str, str]) -> dict[str, str]:
+        return queries
+
+    def transaction(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def run_script(self, cursor, script: str) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # migrations -------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        with self.transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            cur.execute("SELECT MAX(version) FROM schema_version")
+            current = cur.fetchone()[0] or 0
+            for number, script in migrations(self.dialect):
+                if number > current:
+                    self.run_script(cur, script)
+                    cur.execute(self.adapt({"v": "INSERT INTO schema_version (version) VALUES (:v)"})["v"], {"v": number})
+
+    def schema_version(self) -> int:
+        with self.transaction() as cur:
+            cur.execute("SELECT MAX(version) FROM schema_version")
+            return cur.fetchone()[0] or 0
+
+    # state machines -----------------------------------------------------------------------
+
+    def put_state_machine(self, record: StateMachineRecord) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["put_state_machine"], {"arn": record.arn, "name": record.name, "created": record.creation_date, "record": codec.record_json(record)})
+            cur.execute(self.q["put_definition"], {"revision_id": record.revision_id, "arn": record.arn, "definition": record.definition})
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        row = self._one("get_state_machine", {"arn": arn})
+        return codec.record_from_json(row[0]) if row else None
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        return [codec.record_from_json(r[0]) for r in self._all("list_state_machines", {})]
+
+    def delete_state_machine(self, arn: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["delete_state_machine"], {"arn": arn})
+
+    def definition(self, revision_id: str) -> str | None:
+        row = self._one("get_definition", {"revision_id": revision_id})
+        return row[0] if row else None
+
+    # executions ---------------------------------------------------------------------------
+
+    def create_execution(self, exe: Execution) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["insert_execution"], {
+                "arn": exe.arn, "state_machine_arn": exe.state_machine_arn, "status": exe.status,
+                "start_date": exe.start_date, "owner": self.owner, "lease_until": time.time() + LEASE_SECONDS,
+                "data": codec.execution_json(exe),
+            })
+        self._versions[exe.arn] = 0
+
+    def commit(self, exe: Execution, progress: Progress) -> None:
+        """Persist one interpreter call: execution row, changed/removed frames, new events."""
+        version = self._versions.get(exe.arn, 0)
+        events = exe.events[progress.first_event:]
+        arn = exe.arn
+        with self.transaction() as cur:
+            cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": version})
+            if cur.rowcount != 1:
+                raise LeaseLost(f"execution {arn} was committed by another process")
+            if exe.status == SUCCEEDED:
+                cur.execute(self.q["delete_frames"], {"arn": arn})
+            else:
+                if progress.removed:
+                    cur.executemany(self.q["delete_frame"], [{"arn": arn, "key": k} for k in progress.removed])
+                frames = exe.frames
+                rows = [{"arn": arn, "key": k, "data": codec.frame_json(frames[k])} for k in progress.dirty if k in frames]
+                if rows:
+                    cur.executemany(self.q["upsert_frame"], rows)
+            if events:
+                cur.executemany(self.q["insert_event"], [{"arn": arn, "id": e["id"], "data": codec.event_json(e)} for e in events])
+        self._versions[arn] = version + 1
+        del exe.events[:]  # committed: history is read from the database from now on
+
+    def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
+        row = self._one("get_execution", {"arn": arn})
+        if row is None:
+            return None
+        exe = codec.execution_from_json(row[0])
+        if with_frames:
+            for (data,) in self._all("get_frames", {"arn": arn}):
+                frame = codec.frame_from_json(data)
+                exe.frames[frame.key] = frame
+            self._versions[arn] = row[1]
+        return exe
+
+    def list_executions(self, state_machine_arn: str | None = None, status: str | None = None) -> list[Execution]:
+        rows = self._all("list_executions", {"machine": state_machine_arn, "status": status})
+        return [codec.execution_from_json(r[0]) for r in rows]
+
+    def history(self, arn: str) -> list[dict]:
+        import json
+
+        return [json.loads(r[0]) for r in self._all("get_events", {"arn": arn})]
+
+    def running(self) -> list[Execution]:
+        """RUNNING executions this process could claim (unowned, ours, or lease expired)."""
+        out = []
+        for (arn,) in self._all("running_executions", {}):
+            if self.claim(arn):
+                exe = self.get_execution(arn, with_frames=True)
+                if exe is not None:
+                    out.append(exe)
+        return out
+
+    # leases -----------------------------------------------------------------------------------
+
+    def claim(self, arn: str) -> bool:
+        """Take an execution whose lease is free, expired, or held by a dead process of this host."""
+        now = time.time()
+        with self.transaction() as cur:
+            cur.execute(self.q["claim_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + LEASE_SECONDS, "now": now})
+            if cur.rowcount == 1:
+                return True
+            cur.execute(self.q["execution_owner"], {"arn": arn})
+            row = cur.fetchone()
+            if row is None or not owner_is_dead(row[0]):
+                return False
+            cur.execute(self.q["take_over_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + LEASE_SECONDS, "previous": row[0]})
+            return cur.rowcount == 1
+
+    def renew_leases(self) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["renew_leases"], {"owner": self.owner, "lease_until": time.time() + LEASE_SECONDS})
+
+    def release(self, arn: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["release_execution"], {"arn": arn, "owner": self.owner})
+
+    # helpers ------------------------------------------------------------------------------------
+
+    def reading(self):
+        """A cursor for reads (dialects may avoid taking write locks)."""
+        return self.transaction()
+
+    def _one(self, name: str, params: dict):
+        with self.reading() as cur:
+            cur.execute(self.q[name], params)
+            return cur.fetchone()
+
+    def _all(self, name: str, params: dict) -> list:
+        with self.reading() as cur:
+            cur.execute(self.q[name], params)
+            return cur.fetchall()
