@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from stepflow.engine.interpreter import Progress
 from stepflow.engine.snapshot import RUNNING, Execution
 from stepflow.store.records import StateMachineRecord
@@ -16,6 +18,7 @@ class MemoryStore:
         self._machines: dict[str, StateMachineRecord] = {}
         self._definitions: dict[str, str] = {}
         self._executions: dict[str, Execution] = {}
+        self._resources: dict[str, dict[str, dict]] = {}
 
     def put_state_machine(self, record: StateMachineRecord) -> None:
         self._machines[record.arn] = record
@@ -56,6 +59,19 @@ class MemoryStore:
 
     def running(self) -> list[Execution]:
         return [e for e in self._executions.values() if e.status == RUNNING]
+
+    def put_resource(self, kind: str, arn: str, data: dict) -> None:
+        self._resources.setdefault(kind, {})[arn] = copy.deepcopy(data)
+
+    def get_resource(self, kind: str, arn: str) -> dict | None:
+        found = self._resources.get(kind, {}).get(arn)
+        return copy.deepcopy(found) if found is not None else None
+
+    def list_resources(self, kind: str) -> list[dict]:
+        return [copy.deepcopy(d) for d in self._resources.get(kind, {}).values()]
+
+    def delete_resource(self, kind: str, arn: str) -> None:
+        self._resources.get(kind, {}).pop(arn, None)
 
     def claim(self, arn: str) -> bool:
         """One process only: every execution is ours."""

@@ -46,4 +46,22 @@ class Store(Protocol):
         """Every history event of an execution, in id order."""
 
     def running(self) -> list[Execution]:
-        """Executions still RUNNING (to resume after a restart)."""
+        """Executions still RUNNING that this process may run (claimed), with their frames."""
+
+    def claim(self, arn: str) -> bool:
+        """Take the lease on a RUNNING execution (free, expired, or its holder died)."""
+
+    def renew_leases(self) -> None:
+        """Extend the leases this process holds."""
+
+    def put_resource(self, kind: str, arn: str, data: dict) -> None:
+        """Create or replace another API resource (activity, version, alias, tags, map run...)."""
+
+    def get_resource(self, kind: str, arn: str) -> dict | None:
+        """One resource document, or None."""
+
+    def list_resources(self, kind: str) -> list[dict]:
+        """Every resource of a kind, in creation order."""
+
+    def delete_resource(self, kind: str, arn: str) -> None:
+        """Forget a resource."""

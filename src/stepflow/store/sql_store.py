@@ -12,6 +12,7 @@ a process that lost an execution cannot write a transition another process alrea
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -205,8 +206,6 @@ class SqlStore:
         return [codec.execution_from_json(r[0]) for r in rows]
 
     def history(self, arn: str) -> list[dict]:
-        import json
-
         return [json.loads(r[0]) for r in self._all("get_events", {"arn": arn})]
 
     def running(self) -> list[Execution]:
@@ -218,6 +217,23 @@ class SqlStore:
                 if exe is not None:
                     out.append(exe)
         return out
+
+    # other API resources --------------------------------------------------------------------
+
+    def put_resource(self, kind: str, arn: str, data: dict) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["put_resource"], {"kind": kind, "arn": arn, "created": time.time(), "data": json.dumps(data)})
+
+    def get_resource(self, kind: str, arn: str) -> dict | None:
+        row = self._one("get_resource", {"kind": kind, "arn": arn})
+        return json.loads(row[0]) if row else None
+
+    def list_resources(self, kind: str) -> list[dict]:
+        return [json.loads(r[0]) for r in self._all("list_resources", {"kind": kind})]
+
+    def delete_resource(self, kind: str, arn: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["delete_resource"], {"kind": kind, "arn": arn})
 
     # leases -----------------------------------------------------------------------------------
 

@@ -76,3 +76,16 @@ INSERT INTO events (execution_arn, id, data) VALUES (:arn, :id, :data);
 
 -- name: get_events
 SELECT data FROM events WHERE execution_arn = :arn ORDER BY id;
+
+-- name: put_resource
+INSERT INTO resources (kind, arn, created, data) VALUES (:kind, :arn, :created, :data)
+ON CONFLICT (kind, arn) DO UPDATE SET data = excluded.data;
+
+-- name: get_resource
+SELECT data FROM resources WHERE kind = :kind AND arn = :arn;
+
+-- name: list_resources
+SELECT data FROM resources WHERE kind = :kind ORDER BY created, arn;
+
+-- name: delete_resource
+DELETE FROM resources WHERE kind = :kind AND arn = :arn;
