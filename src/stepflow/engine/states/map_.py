@@ -201,8 +201,11 @@ def _iteration_inputs(state, scope, items):
 def _batches(state, scope, values):
     config = state.item_batcher
     size = config.get("MaxItemsPerBatch") or len(values) or 1
-    base = config.get("BatchInput") or {}
-    return [{**base, "Items": values[i : i + size]} for i in range(0, len(values), size)]
+    base = config.get("BatchInput")
+    batches = [{"Items": values[i : i + size]} for i in range(0, len(values), size)]
+    if base is not None:  # AWS passes BatchInput as its own field next to Items
+        batches = [{"BatchInput": base, **batch} for batch in batches]
+    return batches
 
 
 def _map_run_arn(run, frame, state) -> str:
