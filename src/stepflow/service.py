@@ -219,6 +219,18 @@ class StepFunctions:
             exe = live
         return {"stopDate": exe.stop_date or self.clock.now()}
 
+    def redrive_execution(self, executionArn: str = None, clientToken: str = None, **_) -> dict:
+        """RedriveExecution: FAILED, TIMED_OUT or ABORTED standard executions, within 14 days."""
+        exe = self._execution(executionArn)
+        reason = _redrive_refusal(exe, self.clock.now())
+        if reason is not None:
+            raise ApiError("ExecutionNotRedrivable", reason)
+        if self.runner.active.get(exe.arn) is not exe or not exe.frames:
+            exe = self.store.get_execution(exe.arn, with_frames=True)
+        self.store.claim(exe.arn, force=True)
+        self.runner.redrive(exe)
+        return {"redriveDate": exe.redrive_date}
+
     def list_executions(self, stateMachineArn: str = None, statusFilter: str = None, maxResults: int = 100, nextToken: str = None, **_) -> dict:
         if stateMachineArn is not None:
             self._machine(stateMachineArn)
@@ -338,6 +350,20 @@ def _add_error(out: dict, exe: Execution) -> None:
         out["error"] = exe.error
     if exe.cause is not None:
         out["cause"] = exe.cause
+
+
+REDRIVE_WINDOW_SECONDS = 14 * 24 * 3600
+
+
+def _redrive_refusal(exe: Execution, now: float) -> str | None:
+    """Why an execution cannot be redriven (AWS's conditions), or None."""
+    if exe.type != "STANDARD":
+        return f"Execution {exe.arn} is an EXPRESS execution and cannot be redriven."
+    if exe.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        return f"Execution {exe.arn} has status {exe.status} and cannot be redriven."
+    if exe.stop_date is not None and now - exe.stop_date > REDRIVE_WINDOW_SECONDS:
+        return f"Execution {exe.arn} stopped more than 14 days ago and cannot be redriven."
+    return None
 
 
 def _redrive_status(exe: Execution) -> str:

@@ -152,7 +152,7 @@ class Interpreter:
         if frame is not None and exe.status == RUNNING:
             if token == "execution-timeout":
                 run.end_execution(TIMED_OUT, "ExecutionTimedOut", error=TIMEOUT, cause="Execution timed out.")
-            elif frame.wait is not None and frame.wait.get("token") == token:
+            elif frame.wait is not None and frame.wait.get("token") == token and frame.status == RUNNING:
                 run.guard(frame, lambda: run.timer_fired(frame, token))
                 run.requeue(frame)
         return run.finish(budget)
@@ -163,6 +163,14 @@ class Interpreter:
         if exe.status == RUNNING:
             run.end_execution(ABORTED, "ExecutionAborted", error=error, cause=cause)
         return run.finish(0)
+
+    def redrive(self, exe: Execution, machine: StateMachine, budget: int = DEFAULT_BUDGET) -> Progress:
+        """RedriveExecution: the execution runs again from its unsuccessful states."""
+        run = Run(self, exe, machine)
+        exe.ready.clear()
+        exe.inflight.clear()
+        run.redrive_execution()
+        return run.finish(budget)
 
     def resume(self, exe: Execution, machine: StateMachine) -> Progress:
         """After a load from the store: rebuild indexes, re-issue in-flight tasks and timers."""
@@ -237,6 +245,8 @@ class Run:
         key = self.exe.inflight.pop(step, None)
         frame = self.exe.frames.get(key) if key is not None else None
         if frame is None or frame.wait is None or frame.wait.get("step") != step or self.exe.status != RUNNING:
+            return None
+        if frame.status != RUNNING:
             return None
         return frame
 
@@ -362,15 +372,19 @@ class Run:
             )
             if error == QUERY_EVALUATION_ERROR:
                 self.emit(frame, "EvaluationFailed", {"error": error, "cause": cause, "state": state.name})
-        frame.wait = None
         self.touch(frame)
         retriers = getattr(state, "retry", ())
-        if retriers:
-            decision = retry_decision(retriers, error, frame.retries, self.ix.rng)
-            if decision is not None:
-                self.schedule_retry(frame, decision)
-                return
-        catcher = catch_decision(getattr(state, "catch", ()), error)
+        decision = retry_decision(retriers, error, frame.retries, self.ix.rng) if retriers else None
+        catcher = None if decision is not None else catch_decision(getattr(state, "catch", ()), error)
+        if decision is None and catcher is None:
+            # Uncaught: the frame keeps its state, input and children, so a redrive can resume here.
+            self.frame_failed(frame, error, cause)
+            return
+        HANDLERS[state.type].release(self, frame, state)
+        frame.wait = None
+        if decision is not None:
+            self.schedule_retry(frame, decision)
+            return
         if catcher is not None:
             try:
                 output, assigned = catcher.io.output(self.catch_scope(frame, state), error_output(error, cause))
@@ -409,20 +423,45 @@ class Run:
         self.notify_parent(frame)
 
     def frame_failed(self, frame: Frame, error: str, cause: str | None) -> None:
-        frame.state = None
-        if frame.parent is None:
-            self.end_execution(FAILED, "ExecutionFailed", error=error, cause=cause)
-            return
+        """The frame ends FAILED; ``frame.state`` stays the failed state (for redrive)."""
         frame.status = FAILED
         frame.error = error
         frame.cause = cause
         self.touch(frame)
+        if frame.parent is None:
+            self.end_execution(FAILED, "ExecutionFailed", error=error, cause=cause)
+            return
         self.notify_parent(frame)
 
     def notify_parent(self, child: Frame) -> None:
         parent = self.exe.frames[child.parent]
         self.guard(parent, lambda: self.handler(parent).child_done(self, parent, self.state(parent), child))
         self.requeue(parent)
+
+    def redrive_execution(self) -> None:
+        """RedriveExecution: re-run the unsuccessful states, keeping every successful iteration."""
+        exe = self.exe
+        exe.status = RUNNING
+        exe.redrive_count += 1
+        exe.redrive_date = self.clock.now()
+        exe.stop_date = None
+        exe.error = exe.cause = None
+        root = exe.frames[ROOT]
+        self.emit(root, "ExecutionRedriven", {"redriveCount": exe.redrive_count})
+        self.revive(root)
+
+    def revive(self, frame: Frame) -> None:
+        """Make a stopped frame run again: its children if it waits on them, else its state."""
+        wait = frame.wait
+        frame.status = RUNNING
+        frame.error = frame.cause = None
+        self.touch(frame)
+        if wait is not None and wait.get("kind") == "children":
+            HANDLERS[self.state(frame).type].revive(self, frame, self.state(frame))
+            return
+        frame.wait = None
+        if frame.state is not None:
+            self.exe.ready.append(frame)
 
     def requeue(self, frame: Frame) -> None:
         """Put a frame that can run again (its wait ended) back in the work queue."""
@@ -463,10 +502,9 @@ class Run:
         return child
 
     def activate(self, child: Frame, parent: Frame) -> None:
-        child.status = RUNNING
+        """Start an iteration (or, on redrive, continue it where it stopped)."""
         child.last_event = parent.last_event
-        self.touch(child)
-        self.exe.ready.append(child)
+        self.revive(child)
 
     def remove_frame(self, key: str) -> None:
         frame = self.exe.frames.pop(key, None)
@@ -475,19 +513,19 @@ class Run:
             self.progress.dirty.discard(key)
             self.progress.removed.add(key)
 
-    def abort_children(self, parent: Frame, keys) -> list[Frame]:
-        """Stop running children (cancel their tasks); returns the ones that were running."""
-        aborted = []
-        for key in keys:
-            child = self.exe.frames.get(key)
-            if child is not None and child.status == RUNNING:
-                self.cancel_task(child)
-                child.status = ABORTED
-                child.state = None
-                child.wait = None
-                aborted.append(child)
-                self.touch(child)
-        return aborted
+    def abort_frame(self, frame: Frame | None) -> bool:
+        """Stop a running frame and everything under it (tasks cancelled); state and input are
+        kept so that a redrive can resume it. True when the frame was running."""
+        if frame is None or frame.status != RUNNING:
+            return False
+        wait = frame.wait
+        if wait is not None and wait.get("kind") == "children" and frame.state is not None:
+            for key in HANDLERS[self.state(frame).type].child_keys(frame, self.state(frame)):
+                self.abort_frame(self.exe.frames.get(key))
+        self.cancel_task(frame)
+        frame.status = ABORTED
+        self.touch(frame)
+        return True
 
     # after a load ----------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ callbacks. Everything that touches an Execution happens on the loop's thread.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -47,6 +49,9 @@ class Runner:
         self._running: dict[str, asyncio.Task] = {}
         self._done: dict[str, list[asyncio.Future]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._virtual: list = []  # (due, seq, exe, StartTimer) heap, for a virtual clock
+        self._virtual_seq = itertools.count()
+        self._ticking = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -67,6 +72,12 @@ class Runner:
         self.active[exe.arn] = exe
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.resume(exe, machine))
+
+    def redrive(self, exe: Execution) -> None:
+        """Run a FAILED, TIMED_OUT or ABORTED execution (loaded with its frames) again."""
+        self.active[exe.arn] = exe
+        machine = self.machine_for(exe)
+        self._apply(exe, machine, self.ix.redrive(exe, machine))
 
     def stop(self, exe: Execution, error: str | None = None, cause: str | None = None) -> None:
         machine = self.machine_for(exe)
@@ -155,11 +166,35 @@ class Runner:
 
     def _start_timer(self, exe: Execution, command: StartTimer) -> None:
         clock = self.ix.clock
+        if clock.virtual:
+            heapq.heappush(self._virtual, (command.due, next(self._virtual_seq), exe, command))
+            self._schedule_tick(0)
+            return
         delay = command.due - clock.now()
-        if delay <= 0 or clock.virtual:
+        if delay <= 0:
             self.loop.call_soon(self._fire, exe, command)
         else:
             self.loop.call_later(delay, self._fire, exe, command)
+
+    # Virtual time: timers fire in due order, one at a time, and only when nothing else can
+    # happen first (no task in flight, no frame ready), so a FakeClock never lets a long timer
+    # (say the execution's TimeoutSeconds) overtake a shorter one or a running task.
+
+    def _schedule_tick(self, delay: float) -> None:
+        if not self._ticking:
+            self._ticking = True
+            self.loop.call_later(delay, self._virtual_tick)
+
+    def _virtual_tick(self) -> None:
+        self._ticking = False
+        if not self._virtual:
+            return
+        if self._running or any(exe.ready for exe in self.active.values()):
+            self._schedule_tick(0.001)  # busy: look again shortly
+            return
+        _, _, exe, command = heapq.heappop(self._virtual)
+        self._fire(exe, command)
+        self._schedule_tick(0)
 
     def _fire(self, exe: Execution, command: StartTimer) -> None:
         if not self._live(exe):

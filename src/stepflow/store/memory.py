@@ -42,7 +42,7 @@ class MemoryStore:
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Nothing to write: the execution object is the stored snapshot."""
 
-    def get_execution(self, arn: str) -> Execution | None:
+    def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
         return self._executions.get(arn)
 
     def list_executions(self, state_machine_arn: str | None = None, status: str | None = None) -> list[Execution]:
@@ -73,7 +73,7 @@ class MemoryStore:
     def delete_resource(self, kind: str, arn: str) -> None:
         self._resources.get(kind, {}).pop(arn, None)
 
-    def claim(self, arn: str) -> bool:
+    def claim(self, arn: str, force: bool = False) -> bool:
         """One process only: every execution is ours."""
         return True
 

@@ -36,8 +36,8 @@ class Store(Protocol):
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Persist one interpreter call's changes atomically."""
 
-    def get_execution(self, arn: str) -> Execution | None:
-        """The execution (its frames and status; history via ``history``)."""
+    def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
+        """The execution's status and result; its frames too when asked (to run it)."""
 
     def list_executions(self, state_machine_arn: str | None = None, status: str | None = None) -> list[Execution]:
         """Executions, newest first, optionally of one state machine and one status."""
@@ -48,8 +48,9 @@ class Store(Protocol):
     def running(self) -> list[Execution]:
         """Executions still RUNNING that this process may run (claimed), with their frames."""
 
-    def claim(self, arn: str) -> bool:
-        """Take the lease on a RUNNING execution (free, expired, or its holder died)."""
+    def claim(self, arn: str, force: bool = False) -> bool:
+        """Take the lease on a RUNNING execution (free, expired, or its holder died); ``force``
+        takes it whatever its state (redrive)."""
 
     def renew_leases(self) -> None:
         """Extend the leases this process holds."""

@@ -91,9 +91,10 @@ class SqlStore:
 
     dialect = ""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, lease_seconds: float = LEASE_SECONDS):
         self.url = url
         self.owner = new_owner_id()
+        self.lease_seconds = lease_seconds  # how long a claim or renewal holds an execution
         self.q = self.adapt(load_queries())
         self._versions: dict[str, int] = {}
         self.conn = self.connect()
@@ -161,7 +162,7 @@ class SqlStore:
         with self.transaction() as cur:
             cur.execute(self.q["insert_execution"], {
                 "arn": exe.arn, "state_machine_arn": exe.state_machine_arn, "status": exe.status,
-                "start_date": exe.start_date, "owner": self.owner, "lease_until": time.time() + LEASE_SECONDS,
+                "start_date": exe.start_date, "owner": self.owner, "lease_until": time.time() + self.lease_seconds,
                 "data": codec.execution_json(exe),
             })
         self._versions[exe.arn] = 0
@@ -237,23 +238,27 @@ class SqlStore:
 
     # leases -----------------------------------------------------------------------------------
 
-    def claim(self, arn: str) -> bool:
-        """Take an execution whose lease is free, expired, or held by a dead process of this host."""
+    def claim(self, arn: str, force: bool = False) -> bool:
+        """Take an execution whose lease is free, expired, or held by a dead process of this host
+        (``force``: whatever its status or holder, as RedriveExecution does)."""
         now = time.time()
         with self.transaction() as cur:
-            cur.execute(self.q["claim_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + LEASE_SECONDS, "now": now})
+            if force:
+                cur.execute(self.q["force_lease"], {"arn": arn, "owner": self.owner, "lease_until": now + self.lease_seconds})
+                return cur.rowcount == 1
+            cur.execute(self.q["claim_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + self.lease_seconds, "now": now})
             if cur.rowcount == 1:
                 return True
             cur.execute(self.q["execution_owner"], {"arn": arn})
             row = cur.fetchone()
             if row is None or not owner_is_dead(row[0]):
                 return False
-            cur.execute(self.q["take_over_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + LEASE_SECONDS, "previous": row[0]})
+            cur.execute(self.q["take_over_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + self.lease_seconds, "previous": row[0]})
             return cur.rowcount == 1
 
     def renew_leases(self) -> None:
         with self.transaction() as cur:
-            cur.execute(self.q["renew_leases"], {"owner": self.owner, "lease_until": time.time() + LEASE_SECONDS})
+            cur.execute(self.q["renew_leases"], {"owner": self.owner, "lease_until": time.time() + self.lease_seconds})
 
     def release(self, arn: str) -> None:
         with self.transaction() as cur:

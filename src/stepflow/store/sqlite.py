@@ -12,9 +12,9 @@ from stepflow.store.sql_store import SqlStore
 class SqliteStore(SqlStore):
     dialect = "sqlite"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, **options):
         self.path = url_path(url)
-        super().__init__(url)
+        super().__init__(url, **options)
 
     def connect(self):
         if self.path != ":memory:":

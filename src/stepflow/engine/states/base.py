@@ -23,6 +23,18 @@ class StateHandler:
     def child_done(self, run, frame, state, child) -> None:
         raise NotImplementedError
 
+    def child_keys(self, frame, state) -> list[str]:
+        """Keys of the frames this state started (none for states without children)."""
+        return []
+
+    def release(self, run, frame, state) -> None:
+        """Forget what the state started (Map iterations, Parallel branches) before a retry or
+        a catch; an uncaught failure keeps them for redrive."""
+
+    def revive(self, run, frame, state) -> None:
+        """Redrive a state that waits on children: re-run the unsuccessful ones."""
+        raise NotImplementedError
+
     def reissue(self, run, frame, state) -> None:
         """After a crash: redo whatever this state was waiting for."""
         raise NotImplementedError

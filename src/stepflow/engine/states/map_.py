@@ -52,17 +52,25 @@ class MapHandler(StateHandler):
         self._launch(run, frame, state)
 
     def _launch(self, run, frame, state) -> None:
+        """Start NOT_STARTED iterations, in index order, up to the concurrency limit."""
         wait = frame.wait
+        frames = run.exe.frames
         while wait["running"] < wait["limit"] and wait["next"] < wait["total"]:
-            child = run.exe.frames[child_key(frame, state, wait["next"])]
+            child = frames.get(child_key(frame, state, wait["next"]))
             wait["next"] += 1
+            if child is None or child.status != NOT_STARTED:
+                continue
             wait["running"] += 1
             run.activate(child, frame)
             run.emit(child, "MapIterationStarted", {"name": state.name, "index": child.index})
 
+    def child_keys(self, frame, state) -> list[str]:
+        total = frame.wait.get("total", 0) if frame.wait else 0
+        return [child_key(frame, state, i) for i in range(total)]
+
     def child_done(self, run, frame, state, child) -> None:
         wait = frame.wait
-        if wait is None or wait.get("kind") != "children":
+        if wait is None or wait.get("kind") != "children" or wait.get("stopped"):
             return
         wait["running"] -= 1
         run.touch(frame)
@@ -76,10 +84,9 @@ class MapHandler(StateHandler):
                 self._fail(run, frame, state, child)
                 return
         if wait["done"] + wait["failed"] == wait["total"]:
-            keys = [child_key(frame, state, i) for i in range(wait["total"])]
+            keys = self.child_keys(frame, state)
             results = [_iteration_result(run.exe.frames[key]) for key in keys]
-            for key in keys:
-                run.remove_frame(key)
+            self.release(run, frame, state)
             self._succeed(run, frame, state, results)
             return
         self._launch(run, frame, state)
@@ -94,19 +101,49 @@ class MapHandler(StateHandler):
         run.exit_state(frame, state, output, assigned, None if state.end else state.next)
 
     def _fail(self, run, frame, state, child) -> None:
+        """Too many failures: stop the running iterations; the Map state fails."""
         wait = frame.wait
-        keys = [child_key(frame, state, i) for i in range(wait["total"])]
-        for aborted in run.abort_children(frame, keys):
-            run.emit(aborted, "MapIterationAborted", {"name": state.name, "index": aborted.index})
+        wait["stopped"] = True
+        for key in self.child_keys(frame, state):
+            aborted = run.exe.frames.get(key)
+            if run.abort_frame(aborted):
+                run.emit(aborted, "MapIterationAborted", {"name": state.name, "index": aborted.index})
         error, cause = child.error, child.cause
         if wait["tolerated"] is not None:
             error, cause = EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded"
-        for key in keys:
-            run.remove_frame(key)
         if state.mode == "DISTRIBUTED":
             run.emit(frame, "MapRunFailed", {"error": error, "cause": cause} if cause else {"error": error})
         run.emit(frame, "MapStateFailed", None)
         run.state_failed(frame, state, error, cause)
+
+    def release(self, run, frame, state) -> None:
+        for key in self.child_keys(frame, state):
+            run.remove_frame(key)
+
+    def revive(self, run, frame, state) -> None:
+        """Redrive: successful iterations keep their output; failed, aborted and never-started
+        ones run again (from the state where they stopped), within the concurrency limit."""
+        wait = frame.wait
+        wait.pop("stopped", None)
+        done = 0
+        for key in self.child_keys(frame, state):
+            child = run.exe.frames.get(key)
+            if child is None:
+                continue
+            if child.status == SUCCEEDED:
+                done += 1
+            elif child.status != NOT_STARTED:
+                _reset_for_redrive(run, child)
+        wait.update(done=done, failed=0, running=0, next=0)
+        run.emit(frame, "MapStateStarted", {"length": wait["total"]})
+        self._launch(run, frame, state)
+
+
+def _reset_for_redrive(run, child) -> None:
+    """An unsuccessful iteration waits for a slot again; when launched it revives where it stopped."""
+    child.status = NOT_STARTED
+    child.error = child.cause = None
+    run.touch(child)
 
 
 def _iteration_result(child):

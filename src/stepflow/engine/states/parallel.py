@@ -1,12 +1,13 @@
 """Parallel: run every branch on the same input; the result is the list of branch outputs.
 
 If a branch fails, the others are stopped and the Parallel state fails with that branch's error
-(then its own Retry/Catch apply; a retry runs every branch again)."""
+(then its own Retry/Catch apply; a retry runs every branch again). An uncaught failure keeps the
+branches, so a redrive re-runs only the unsuccessful ones."""
 
 from __future__ import annotations
 
 from stepflow.asl.json_text import dumps
-from stepflow.engine.snapshot import FAILED
+from stepflow.engine.snapshot import FAILED, SUCCEEDED
 from stepflow.engine.states.base import StateHandler
 
 
@@ -32,14 +33,18 @@ class ParallelHandler(StateHandler):
             child = run.spawn(frame, program.key, index, child_key(frame, state, index), branch_input)
             child.input_text = text
 
+    def child_keys(self, frame, state) -> list[str]:
+        return [child_key(frame, state, i) for i in range(len(state.branches))]
+
     def child_done(self, run, frame, state, child) -> None:
         wait = frame.wait
-        if wait is None or wait.get("kind") != "children":
+        if wait is None or wait.get("kind") != "children" or wait.get("failed"):
             return
-        keys = [child_key(frame, state, i) for i in range(len(state.branches))]
+        keys = self.child_keys(frame, state)
         if child.status == FAILED:
-            run.abort_children(frame, keys)
-            self._drop(run, keys)
+            wait["failed"] = True
+            for key in keys:
+                run.abort_frame(run.exe.frames.get(key))
             run.emit(frame, "ParallelStateFailed", None)
             run.state_failed(frame, state, child.error, child.cause)
             return
@@ -48,13 +53,26 @@ class ParallelHandler(StateHandler):
         if wait["pending"] > 0:
             return
         results = [run.exe.frames[key].output for key in keys]
-        self._drop(run, keys)
+        self.release(run, frame, state)
         run.emit(frame, "ParallelStateSucceeded", None)
         frame.wait = None
         scope = run.scope(frame, state)
         output, assigned = state.io.output(scope, results)
         run.exit_state(frame, state, output, assigned, None if state.end else state.next)
 
-    def _drop(self, run, keys) -> None:
-        for key in keys:
+    def release(self, run, frame, state) -> None:
+        for key in self.child_keys(frame, state):
             run.remove_frame(key)
+
+    def revive(self, run, frame, state) -> None:
+        """Redrive: branches that succeeded keep their output; the others run again."""
+        wait = frame.wait
+        wait.pop("failed", None)
+        pending = 0
+        for key in self.child_keys(frame, state):
+            child = run.exe.frames.get(key)
+            if child is not None and child.status != SUCCEEDED:
+                pending += 1
+                run.revive(child)
+        wait["pending"] = pending
+        run.emit(frame, "ParallelStateStarted", None)

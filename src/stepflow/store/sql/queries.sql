@@ -52,6 +52,9 @@ SELECT owner FROM executions WHERE arn = :arn;
 UPDATE executions SET owner = :owner, lease_until = :lease_until
 WHERE arn = :arn AND status = 'RUNNING' AND owner = :previous;
 
+-- name: force_lease
+UPDATE executions SET owner = :owner, lease_until = :lease_until WHERE arn = :arn;
+
 -- name: renew_leases
 UPDATE executions SET lease_until = :lease_until WHERE owner = :owner AND status = 'RUNNING';
 
