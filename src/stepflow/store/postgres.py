@@ -8,6 +8,8 @@ import re
 from stepflow.errors import ConfigurationError
 from stepflow.store.sql_store import SqlStore
 
+MIGRATION_LOCK_KEY = 0x5F5E_F10  # any constant: the advisory lock that serialises migrations
+
 
 class PostgresStore(SqlStore):
     dialect = "postgres"
@@ -36,3 +38,7 @@ class PostgresStore(SqlStore):
 
     def run_script(self, cursor, script: str) -> None:
         cursor.execute(script)
+
+    def lock_migrations(self, cursor) -> None:
+        """Two processes starting on an empty database must not both create the tables."""
+        cursor.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": MIGRATION_LOCK_KEY})

@@ -119,8 +119,12 @@ class SqlStore:
 
     # migrations -------------------------------------------------------------------------
 
+    def lock_migrations(self, cursor) -> None:
+        """Serialise concurrent migrations (SQLite's BEGIN IMMEDIATE already does)."""
+
     def migrate(self) -> None:
         with self.transaction() as cur:
+            self.lock_migrations(cur)
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             cur.execute("SELECT MAX(version) FROM schema_version")
             current = cur.fetchone()[0] or 0
