@@ -126,6 +126,7 @@ class Interpreter:
         root = Frame(key=ROOT, program=machine.root.key, state=machine.root.start_at, input=exe.input, input_text=exe.input_text)
         exe.frames[ROOT] = root
         run.emit(root, "ExecutionStarted", details)
+        root.last_event = 0  # AWS: the first state's Entered event has previousEventId 0
         due = self.clock.timeout_due(machine.timeout_seconds) if machine.timeout_seconds else None
         if due is not None:
             run.timer(root, "execution-timeout", due)
