@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from stepflow.service import MachineCache, StepFunctions
 from stepflow.store import open_store
 
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/stepflow"
+LEASE_RENEWAL_SECONDS = 10.0  # well inside the store's 30 s lease
+
+log = logging.getLogger("stepflow.runtime")
 
 
 @dataclass
@@ -56,13 +60,33 @@ class Runtime:
         self.machines = MachineCache(self.store)
         self.runner = Runner(self.interpreter, self.integrations, self.store, self.machines.for_execution)
         self.service = StepFunctions(self.store, self.runner, self.machines, self.clock, settings.limits, settings.region, settings.account)
+        self._maintenance: asyncio.Task | None = None
 
     def resume_all(self) -> int:
-        """Continue every RUNNING execution of the store (call on the event loop)."""
-        running = self.store.running()
-        for exe in running:
-            self.runner.resume(exe)
-        return len(running)
+        """Continue every RUNNING execution this process may take, and keep doing so: a
+        background task renews our leases and adopts executions whose owner died or whose
+        lease expired (call on the event loop, once)."""
+        resumed = self._adopt()
+        if self._maintenance is None:
+            self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
+        return resumed
+
+    def _adopt(self) -> int:
+        adopted = 0
+        for exe in self.store.running():
+            if exe.arn not in self.runner.active:
+                self.runner.resume(exe)
+                adopted += 1
+        return adopted
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEWAL_SECONDS)
+            try:
+                self.store.renew_leases()
+                self._adopt()
+            except Exception:  # a store hiccup must not end the loop
+                log.exception("lease maintenance failed; retrying")
 
 
 def _functions(settings: Settings) -> list[LocalFunction]:

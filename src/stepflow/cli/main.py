@@ -118,7 +118,8 @@ def validate(definitions, machine_type):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (127.0.0.1 keeps it local).")
 @click.option("--port", default=8083, show_default=True, type=int)
-@click.option("--store", "store_url", default="memory://", show_default=True, help="Store URL: memory://, sqlite:///path.db, postgresql://...")
+@click.option("--store", "store_url", default="sqlite:///.stepflow/stepflow.db", show_default=True, envvar="STEPFLOW_STORE",
+              help="Store URL: sqlite:///path.db (durable), postgresql://..., or memory:// (nothing kept).")
 @click.option("--template", type=click.Path(exists=True, dir_okay=False), help="SAM template whose functions run locally.")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies Wait, Retry backoff and timeouts.")
 @click.option("--no-limits", is_flag=True, help="Lift AWS limits (256 KiB payloads, 25,000 history events).")
@@ -144,6 +145,12 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level):
         sys.exit(EXIT_USAGE)
     click.echo(f"stepflow serving the Step Functions API on http://{host}:{port} (store {store_url})", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+from stepflow.cli.store_commands import COMMANDS as _STORE_COMMANDS  # noqa: E402
+
+for _command in _STORE_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:
