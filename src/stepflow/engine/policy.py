@@ -53,13 +53,25 @@ def retry_decision(
     The first retrier whose ErrorEquals matches decides; when its MaxAttempts are used up the
     error goes to Catch (later retriers are not consulted, as in AWS).
     """
-    for index, retrier in enumerate(retriers):
+    found = _retrier_for(retriers, error, attempts)
+    if found is None:
+        return None
+    index, done = found
+    return RetryDecision(index, backoff_delay(retriers[index], done, rng))
+
+
+def will_retry(retriers: tuple[Retrier, ...], error: str, attempts: list[int] | None) -> bool:
+    """Would :func:`retry_decision` retry this error? (Draws no jitter.)"""
+    return _retrier_for(retriers, error, attempts) is not None
+
+
+def _retrier_for(retriers, error: str, attempts: list[int] | None) -> tuple[int, int] | None:
+    """(index, attempts made) of the first retrier matching the error, if it has attempts left."""
+    for index, retrier in enumerate(retriers or ()):
         if not error_matches(retrier.error_equals, error):
             continue
         done = attempts[index] if attempts and index < len(attempts) else 0
-        if done >= retrier.max_attempts:
-            return None
-        return RetryDecision(index, backoff_delay(retrier, done, rng))
+        return (index, done) if done < retrier.max_attempts else None
     return None
 
 

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def emit_unchained(run, frame, event_type: str, details=None) -> None:
+    """Emit an event the next one does not link to: AWS points a Map/Parallel state's Exited
+    event at the same predecessor as its MapStateSucceeded/ParallelStateSucceeded."""
+    previous = frame.last_event
+    run.emit(frame, event_type, details)
+    frame.last_event = previous
+
+
 class StateHandler:
     """One state type's behaviour. Every method receives the interpreter Run, the frame and
     the (compiled) state; failures are raised as StatesError or reported via run.state_failed."""

@@ -10,7 +10,8 @@ from stepflow.asl import jsonata_eval
 from stepflow.asl.json_text import dumps
 from stepflow.asl.model import JSONATA
 from stepflow.engine.snapshot import FAILED, NOT_STARTED, RUNNING, SUCCEEDED
-from stepflow.engine.states.base import StateHandler
+from stepflow.engine.policy import will_retry
+from stepflow.engine.states.base import StateHandler, emit_unchained
 from stepflow.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, QUERY_EVALUATION_ERROR, RUNTIME, StatesError
 
 
@@ -74,16 +75,22 @@ class MapHandler(StateHandler):
             return
         wait["running"] -= 1
         run.touch(frame)
+        last = child.last_event
         if child.status == SUCCEEDED:
             wait["done"] += 1
-            run.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
+            iteration_event = run.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
         else:
             wait["failed"] += 1
-            run.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
+            iteration_event = run.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
             if _over_tolerance(wait):
+                frame.last_event = last  # AWS links MapStateFailed to the iteration's last state event
                 self._fail(run, frame, state, child)
                 return
+        # AWS links the next MapIterationStarted to the finished iteration's last state event,
+        # and MapStateSucceeded to the last MapIteration* event.
+        frame.last_event = last
         if wait["done"] + wait["failed"] == wait["total"]:
+            frame.last_event = iteration_event
             keys = self.child_keys(frame, state)
             results = [_iteration_result(run.exe.frames[key]) for key in keys]
             self.release(run, frame, state)
@@ -94,7 +101,7 @@ class MapHandler(StateHandler):
     def _succeed(self, run, frame, state, results) -> None:
         if state.mode == "DISTRIBUTED":
             run.emit(frame, "MapRunSucceeded", None)
-        run.emit(frame, "MapStateSucceeded", None)
+        emit_unchained(run, frame, "MapStateSucceeded")
         frame.wait = None
         scope = run.scope(frame, state)
         output, assigned = state.io.output(scope, results)
@@ -113,7 +120,8 @@ class MapHandler(StateHandler):
             error, cause = EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded"
         if state.mode == "DISTRIBUTED":
             run.emit(frame, "MapRunFailed", {"error": error, "cause": cause} if cause else {"error": error})
-        run.emit(frame, "MapStateFailed", None)
+        if not will_retry(state.retry, error, frame.retries):  # not between attempts, as in AWS
+            run.emit(frame, "MapStateFailed", None)
         run.state_failed(frame, state, error, cause)
 
     def release(self, run, frame, state) -> None:

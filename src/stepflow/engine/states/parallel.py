@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from stepflow.asl.json_text import dumps
 from stepflow.engine.snapshot import FAILED, SUCCEEDED
-from stepflow.engine.states.base import StateHandler
+from stepflow.engine.policy import will_retry
+from stepflow.engine.states.base import StateHandler, emit_unchained
 
 
 def child_key(frame, state, index: int) -> str:
@@ -43,9 +44,12 @@ class ParallelHandler(StateHandler):
         keys = self.child_keys(frame, state)
         if child.status == FAILED:
             wait["failed"] = True
+            last = child.last_event
             for key in keys:
                 run.abort_frame(run.exe.frames.get(key))
-            run.emit(frame, "ParallelStateFailed", None)
+            frame.last_event = last  # AWS links what follows to the failed branch's last event
+            if not will_retry(state.retry, child.error, frame.retries):  # not between attempts
+                run.emit(frame, "ParallelStateFailed", None)
             run.state_failed(frame, state, child.error, child.cause)
             return
         wait["pending"] -= 1
@@ -54,7 +58,8 @@ class ParallelHandler(StateHandler):
             return
         results = [run.exe.frames[key].output for key in keys]
         self.release(run, frame, state)
-        run.emit(frame, "ParallelStateSucceeded", None)
+        frame.last_event = child.last_event  # the last branch event, as AWS links it
+        emit_unchained(run, frame, "ParallelStateSucceeded")
         frame.wait = None
         scope = run.scope(frame, state)
         output, assigned = state.io.output(scope, results)
