@@ -1,0 +1,16 @@
+"""Step Functions API actions beyond state machines and executions, as mixins of
+:class:`stepflow.service.StepFunctions`: activities, versions and aliases, tags, TestState and
+Map runs. Each mixin uses the service's ``store``, ``clock``, ``region``, ``account``,
+``machines``, ``runner``, ``_arn`` and ``_machine``.
+"""
+
+from stepflow.api.activities import ActivitiesMixin, ActivityQueue
+from stepflow.api.aliases import AliasesMixin
+from stepflow.api.tags import TagsMixin
+from stepflow.api.test_state import TestStateMixin
+from stepflow.api.versions import VersionsMixin, resolve_target
+
+# The base classes StepFunctions takes these actions from.
+MIXINS = (ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin)
+
+__all__ = ["MIXINS", "ActivitiesMixin", "ActivityQueue", "AliasesMixin", "TagsMixin", "TestStateMixin", "VersionsMixin", "resolve_target"]
