@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from stepflow import faults
 from stepflow.asl.model import StateMachine
 from stepflow.engine.interpreter import CancelTask, Interpreter, Progress, RunTask, StartTimer
 from stepflow.engine.snapshot import Execution
@@ -95,6 +96,7 @@ class Runner:
     # applying progress ---------------------------------------------------------------------
 
     def _apply(self, exe: Execution, machine: StateMachine, progress: Progress) -> None:
+        faults.hit("store.commit.before")
         try:
             self.journal.commit(exe, progress)
         except Exception:
@@ -103,6 +105,7 @@ class Runner:
             log.exception("could not commit %s; no longer running it here", exe.arn)
             self._forget(exe)
             return
+        faults.hit("store.commit.after")
         for command in progress.commands:
             if isinstance(command, RunTask):
                 self._run_task(exe, command.request)
@@ -154,6 +157,7 @@ class Runner:
             self._running.pop(request.step, None)
         if not self._live(exe):
             return
+        faults.hit("task.result.before_commit")
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.task_done(exe, machine, request.step, result))
 
