@@ -214,6 +214,8 @@ class Run:
         if frame is not None and frame.silent:
             return frame.last_event
         exe = self.exe
+        if exe.status != RUNNING and not event_type.startswith("Execution"):
+            return frame.last_event if frame is not None else 0  # nothing follows the execution's end
         event_id = exe.next_event_id
         exe.next_event_id = event_id + 1
         event = {
