@@ -193,12 +193,25 @@ class Runner:
         self._ticking = False
         if not self._virtual:
             return
-        if self._running or any(exe.ready for exe in self.active.values()):
-            self._schedule_tick(0.001)  # busy: look again shortly
+        if self._busy():
+            self._schedule_tick(0.001)  # look again shortly
             return
         _, _, exe, command = heapq.heappop(self._virtual)
         self._fire(exe, command)
         self._schedule_tick(0)
+
+    def _busy(self) -> bool:
+        """Is work pending that takes no virtual time: a ready frame, or a task computing? (A
+        callback task, which only waits for SendTask*, does not hold virtual time back.)"""
+        for exe in self.active.values():
+            if exe.ready:
+                return True
+            for step, key in exe.inflight.items():
+                frame = exe.frames.get(key)
+                waiting_for_callback = frame is not None and frame.wait is not None and frame.wait.get("task_token")
+                if step in self._running and not waiting_for_callback:
+                    return True
+        return False
 
     def _fire(self, exe: Execution, command: StartTimer) -> None:
         if not self._live(exe):
