@@ -6,11 +6,12 @@ Map runs. Each mixin uses the service's ``store``, ``clock``, ``region``, ``acco
 
 from stepflow.api.activities import ActivitiesMixin, ActivityQueue
 from stepflow.api.aliases import AliasesMixin
+from stepflow.api.map_runs import MapRunJournal, MapRunsMixin
 from stepflow.api.tags import TagsMixin
 from stepflow.api.test_state import TestStateMixin
 from stepflow.api.versions import VersionsMixin, resolve_target
 
 # The base classes StepFunctions takes these actions from.
-MIXINS = (ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin)
+MIXINS = (ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin, MapRunsMixin)
 
-__all__ = ["MIXINS", "ActivitiesMixin", "ActivityQueue", "AliasesMixin", "TagsMixin", "TestStateMixin", "VersionsMixin", "resolve_target"]
+__all__ = ["MIXINS", "ActivitiesMixin", "ActivityQueue", "AliasesMixin", "MapRunJournal", "MapRunsMixin", "TagsMixin", "TestStateMixin", "VersionsMixin", "resolve_target"]
