@@ -335,6 +335,25 @@ def test_migrations_are_idempotent_and_numbered(store_url, open_stores):
     assert second.get_state_machine(record().arn) == record()
 
 
+def test_an_older_schema_is_upgraded_with_its_history(store_url, open_stores, monkeypatch):
+    """A database made before history pages (migration 3) keeps its events after the upgrade."""
+    import stepflow.store.sql_store as sql_store
+
+    everything = sql_store.migrations
+    monkeypatch.setattr(sql_store, "migrations", lambda dialect: everything(dialect)[:2])
+    old = open_stores()
+    needs_sql(old)
+    old.create_execution(execution("before"))
+    with old.transaction() as cur:
+        for event_id in (1, 2):
+            cur.execute(old.adapt({"q": "INSERT INTO events (execution_arn, id, data) VALUES (:arn, :id, :data)"})["q"],
+                        {"arn": execution("before").arn, "id": event_id, "data": f'{{"id":{event_id},"type":"T{event_id}"}}'})
+    monkeypatch.setattr(sql_store, "migrations", everything)
+    upgraded = open_stores()
+    assert upgraded.schema_version() == len(everything(upgraded.dialect))
+    assert upgraded.history(execution("before").arn) == [{"id": 1, "type": "T1"}, {"id": 2, "type": "T2"}]
+
+
 def test_unknown_store_urls_are_refused():
     from stepflow.errors import ConfigurationError
 

@@ -12,7 +12,6 @@ a process that lost an execution cannot write a transition another process alrea
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -190,7 +189,7 @@ class SqlStore:
                 if rows:
                     cur.executemany(self.q["upsert_frame"], rows)
             if events:
-                cur.executemany(self.q["insert_event"], [{"arn": arn, "id": e["id"], "data": codec.event_json(e)} for e in events])
+                cur.execute(self.q["insert_event_page"], {"arn": arn, "first_id": events[0]["id"], "last_id": events[-1]["id"], "data": codec.events_json(events)})
         self._versions[arn] = version + 1
         del exe.events[:]  # committed: history is read from the database from now on
 
@@ -211,7 +210,7 @@ class SqlStore:
         return [codec.execution_from_json(r[0]) for r in rows]
 
     def history(self, arn: str) -> list[dict]:
-        return [json.loads(r[0]) for r in self._all("get_events", {"arn": arn})]
+        return [event for (page,) in self._all("get_event_pages", {"arn": arn}) for event in codec.events_from_json(page)]
 
     def running(self) -> list[Execution]:
         """RUNNING executions this process could claim (unowned, ours, or lease expired)."""
@@ -227,14 +226,14 @@ class SqlStore:
 
     def put_resource(self, kind: str, arn: str, data: dict) -> None:
         with self.transaction() as cur:
-            cur.execute(self.q["put_resource"], {"kind": kind, "arn": arn, "created": time.time(), "data": json.dumps(data)})
+            cur.execute(self.q["put_resource"], {"kind": kind, "arn": arn, "created": time.time(), "data": codec.dumps(data)})
 
     def get_resource(self, kind: str, arn: str) -> dict | None:
         row = self._one("get_resource", {"kind": kind, "arn": arn})
-        return json.loads(row[0]) if row else None
+        return codec.loads(row[0]) if row else None
 
     def list_resources(self, kind: str) -> list[dict]:
-        return [json.loads(r[0]) for r in self._all("list_resources", {"kind": kind})]
+        return [codec.loads(r[0]) for r in self._all("list_resources", {"kind": kind})]
 
     def delete_resource(self, kind: str, arn: str) -> None:
         with self.transaction() as cur:

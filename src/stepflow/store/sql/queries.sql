@@ -74,11 +74,11 @@ DELETE FROM frames WHERE execution_arn = :arn;
 -- name: get_frames
 SELECT data FROM frames WHERE execution_arn = :arn;
 
--- name: insert_event
-INSERT INTO events (execution_arn, id, data) VALUES (:arn, :id, :data);
+-- name: insert_event_page
+INSERT INTO event_pages (execution_arn, first_id, last_id, data) VALUES (:arn, :first_id, :last_id, :data);
 
--- name: get_events
-SELECT data FROM events WHERE execution_arn = :arn ORDER BY id;
+-- name: get_event_pages
+SELECT data FROM event_pages WHERE execution_arn = :arn ORDER BY first_id;
 
 -- name: put_resource
 INSERT INTO resources (kind, arn, created, data) VALUES (:kind, :arn, :created, :data)
