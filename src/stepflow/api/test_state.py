@@ -143,6 +143,8 @@ def default_context(service, name: str, value: Any, role_arn: str | None, retry_
     }
     if raw.get("Retry"):
         ctx["State"]["RetryCount"] = retry_count
+    if str(raw.get("Resource", "")).endswith("." + WAIT_FOR_TASK_TOKEN):
+        ctx["Task"] = {"Token": uuid.uuid4().hex + uuid.uuid4().hex}
     return ctx
 
 
