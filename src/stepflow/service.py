@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import Any
 
+from stepflow.api import ActivitiesMixin, AliasesMixin, MapRunsMixin, TagsMixin, TestStateMixin, VersionsMixin
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.asl.parse import compile_definition
 from stepflow.asl.validate import load_definition, validate_definition
@@ -50,7 +51,7 @@ class MachineCache:
         return self.compiled(exe.revision)
 
 
-class StepFunctions:
+class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin, MapRunsMixin):
     """AWS Step Functions actions over one store and one runner."""
 
     def __init__(self, store, runner: Runner, machines: MachineCache, clock, limits: Limits, region: str, account: str):
