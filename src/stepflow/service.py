@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Any
 
-from stepflow.api import ActivitiesMixin, AliasesMixin, MapRunsMixin, TagsMixin, TestStateMixin, VersionsMixin
+from stepflow.api import ActivitiesMixin, AliasesMixin, MapRunsMixin, TagsMixin, TestStateMixin, VersionsMixin, resolve_target
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.asl.parse import compile_definition
 from stepflow.asl.validate import load_definition, validate_definition
@@ -293,7 +293,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return exe
 
     def _new_execution(self, sm_arn, name, input_text, trace_header, sync: bool):
-        record = self._machine(sm_arn)
+        record, _, version_arn, alias_arn = resolve_target(self, sm_arn)  # a version or alias ARN runs that version
         if sync and record.type != "EXPRESS":
             raise ApiError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
         input_text = "{}" if input_text is None else input_text
@@ -314,6 +314,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             arn=arn, name=name, state_machine_arn=record.arn, state_machine_name=record.name,
             input=value, input_text=input_text, start_date=self.clock.now(), role_arn=record.role_arn,
             type=record.type, trace_header=trace_header, revision=record.revision_id,
+            state_machine_version_arn=version_arn, state_machine_alias_arn=alias_arn,
         )
         self.store.create_execution(exe)
         return exe
