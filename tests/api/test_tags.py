@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASS, ROLE
+from api_helpers import PASS, ROLE
 
 from stepflow.errors import ApiError
 
@@ -40,7 +40,7 @@ def test_tag_validation_and_limit(svc, machine):
 
 
 def test_tags_survive_in_sqlite(tmp_path):
-    from conftest import make_runtime
+    from api_helpers import make_runtime
 
     url = f"sqlite:///{tmp_path}/s.db"
     svc = make_runtime(store_url=url).service

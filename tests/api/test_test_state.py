@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import make_runtime
+from api_helpers import make_runtime
 
 from stepflow.errors import ApiError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import PASS2, ROLE
+from api_helpers import PASS2, ROLE
 
 from stepflow.api.versions import pick_version, resolve_target
 from stepflow.errors import ApiError

@@ -124,7 +124,9 @@ def validate(definitions, machine_type):
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies Wait, Retry backoff and timeouts.")
 @click.option("--no-limits", is_flag=True, help="Lift AWS limits (256 KiB payloads, 25,000 history events).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(host, port, store_url, template, time_scale, no_limits, log_level):
+@click.option("--auth", "auth_source", metavar="FILE|env",
+              help="Require AWS SigV4-signed requests; keys from FILE (lines 'ACCESS_KEY_ID SECRET') or 'env' (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
+def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source):
     """Serve the Step Functions API (boto3, aws CLI) and the console.
 
     Example: stepflow serve --template template.yaml &
@@ -140,6 +142,10 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level):
         settings = Settings(store_url=store_url, template=template, time_scale=time_scale,
                             limits=Limits.relaxed() if no_limits else Limits())
         app = create_app(Runtime(settings))
+        if auth_source:
+            from stepflow.server.auth import SigV4Middleware, SigV4Verifier, load_keys
+
+            app = SigV4Middleware(app, SigV4Verifier(load_keys(auth_source)))
     except StepflowError as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_USAGE)
