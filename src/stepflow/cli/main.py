@@ -42,6 +42,13 @@ def cli() -> None:
 
     Run Amazon States Language definitions with local Python Lambda handlers, serve the
     Step Functions API for boto3 and the aws CLI, and keep executions durable.
+
+    Examples:
+
+    \b
+      stepflow run statemachine.asl.json --input '{"orders": [1, 2]}' --template template.yaml
+      stepflow validate statemachines/*.asl.json
+      stepflow serve --template template.yaml
     """
 
 
