@@ -59,7 +59,10 @@ class Runtime:
         self.interpreter = Interpreter(self.clock, settings.limits)
         self.machines = MachineCache(self.store)
         self.runner = Runner(self.interpreter, self.integrations, self.store, self.machines.for_execution)
-        self.service = StepFunctions(self.store, self.runner, self.machines, self.clock, settings.limits, settings.region, settings.account)
+        self.service = StepFunctions(
+            self.store, self.runner, self.machines, self.clock, settings.limits, settings.region, settings.account,
+            callbacks=self.integrations.callbacks,
+        )
         self._maintenance: asyncio.Task | None = None
 
     def resume_all(self) -> int:

@@ -54,7 +54,8 @@ class MachineCache:
 class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin, MapRunsMixin):
     """AWS Step Functions actions over one store and one runner."""
 
-    def __init__(self, store, runner: Runner, machines: MachineCache, clock, limits: Limits, region: str, account: str):
+    def __init__(self, store, runner: Runner, machines: MachineCache, clock, limits: Limits, region: str, account: str, callbacks=None):
+        self.callbacks = callbacks
         self.store = store
         self.runner = runner
         self.machines = machines
@@ -232,6 +233,33 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         self.runner.redrive(exe)
         return {"redriveDate": exe.redrive_date}
 
+    # -- task tokens ----------------------------------------------------------------------------
+
+    def send_task_success(self, taskToken: str = None, output: str = None, **_) -> dict:
+        _require(taskToken=taskToken, output=output)
+        try:
+            json.loads(output)
+        except ValueError as err:
+            raise ApiError("InvalidOutput", f"Invalid Output: '{err}'") from None
+        if not self.callbacks.succeed(taskToken, output):
+            raise _unknown_token(taskToken)
+        return {}
+
+    def send_task_failure(self, taskToken: str = None, error: str = None, cause: str = None, **_) -> dict:
+        _require(taskToken=taskToken)
+        if not self.callbacks.fail(taskToken, error, cause):
+            raise _unknown_token(taskToken)
+        return {}
+
+    def send_task_heartbeat(self, taskToken: str = None, **_) -> dict:
+        _require(taskToken=taskToken)
+        request = self.callbacks.find(taskToken)
+        exe = self.runner.active.get(request.execution_arn) if request is not None else None
+        if exe is None:
+            raise _unknown_token(taskToken)
+        self.runner.heartbeat(exe, request.step)
+        return {}
+
     def list_executions(self, stateMachineArn: str = None, statusFilter: str = None, maxResults: int = 100, nextToken: str = None, **_) -> dict:
         if stateMachineArn is not None:
             self._machine(stateMachineArn)
@@ -318,6 +346,12 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         )
         self.store.create_execution(exe)
         return exe
+
+
+def _unknown_token(token: str) -> ApiError:
+    if not isinstance(token, str) or not token or len(token) > 2048:
+        return ApiError("InvalidToken", f"Invalid Token: '{token}'")
+    return ApiError("TaskDoesNotExist", "Task Does Not Exist")
 
 
 def _parse_input(text: str, limits: Limits) -> Any:

@@ -37,9 +37,10 @@ from stepflow.engine.snapshot import (
     Frame,
 )
 from stepflow.engine.states import HANDLERS
-from stepflow.engine.tasks import TaskRequest, TaskResult, parse_resource
+from stepflow.engine.tasks import ACTIVITY, TaskRequest, TaskResult, parse_resource
 from stepflow.errors import (
     DATA_LIMIT_EXCEEDED,
+    HEARTBEAT_TIMEOUT,
     INTRINSIC_FAILURE,
     PARAMETER_PATH_FAILURE,
     QUERY_EVALUATION_ERROR,
@@ -153,10 +154,33 @@ class Interpreter:
         if frame is not None and exe.status == RUNNING:
             if token == "execution-timeout":
                 run.end_execution(TIMED_OUT, "ExecutionTimedOut", error=TIMEOUT, cause="Execution timed out.")
-            elif frame.wait is not None and frame.wait.get("token") == token and frame.status == RUNNING:
+            elif frame.wait is not None and token in (frame.wait.get("token"), frame.wait.get("heartbeat_token")) and frame.status == RUNNING:
                 run.guard(frame, lambda: run.timer_fired(frame, token))
                 run.requeue(frame)
         return run.finish(budget)
+
+    def task_submitted(self, exe: Execution, machine: StateMachine, step: str, output: Any = None, worker: str | None = None) -> Progress:
+        """A callback task's request went out (TaskSubmitted), or an activity worker took it
+        (ActivityStarted); from now on a restart waits for the callback instead of asking again."""
+        run = Run(self, exe, machine)
+        frame = run.frame_for_step(step)
+        if frame is not None and not frame.wait.get("submitted"):
+            frame.wait["submitted"] = True
+            run.touch(frame)
+            resource = parse_resource(frame.wait["resource"])
+            if resource.kind == ACTIVITY:
+                run.emit(frame, "ActivityStarted", {"workerName": worker or ""})
+            else:
+                run.emit(frame, *history.task_submitted(resource, dumps(output)))
+        return run.finish(0)
+
+    def heartbeat(self, exe: Execution, machine: StateMachine, step: str) -> Progress:
+        """SendTaskHeartbeat: the HeartbeatSeconds clock of the task starts again."""
+        run = Run(self, exe, machine)
+        frame = run.frame_for_step(step)
+        if frame is not None and frame.wait.get("heartbeat_seconds"):
+            run.arm_heartbeat(frame)
+        return run.finish(0)
 
     def stop(self, exe: Execution, machine: StateMachine, error: str | None = None, cause: str | None = None) -> Progress:
         """StopExecution: the execution ends ABORTED."""
@@ -253,6 +277,23 @@ class Run:
             return None
         return frame
 
+    def frame_for_step(self, step: str) -> Frame | None:
+        """The running frame whose task is this step (without consuming it), or None."""
+        frame = self.exe.frames.get(self.exe.inflight.get(step, ""))
+        if frame is None or frame.wait is None or frame.wait.get("step") != step or frame.status != RUNNING:
+            return None
+        return frame
+
+    def arm_heartbeat(self, frame: Frame) -> None:
+        wait = frame.wait
+        count = wait.get("heartbeats", 0) + 1
+        due = self.clock.timeout_due(wait["heartbeat_seconds"])
+        wait.update(heartbeats=count)
+        self.touch(frame)
+        if due is not None:
+            wait.update(heartbeat_token=f"heartbeat:{wait['step']}:{count}", heartbeat_due=due)
+            self.timer(frame, wait["heartbeat_token"], due)
+
     def cancel_task(self, frame: Frame) -> None:
         wait = frame.wait
         if wait is not None and wait.get("kind") == "task":
@@ -325,7 +366,9 @@ class Run:
     def timer_fired(self, frame: Frame, token: str) -> None:
         wait = frame.wait
         state = self.state(frame)
-        if wait.get("reason") == "task-timeout":
+        if token == wait.get("heartbeat_token"):
+            self.task_timed_out(frame, state, HEARTBEAT_TIMEOUT)
+        elif wait.get("reason") == "task-timeout":
             self.task_timed_out(frame, state)
         elif wait.get("reason") == "retry":
             frame.wait = None
@@ -336,13 +379,13 @@ class Run:
             self.touch(frame)
             self.handler(frame).timer_fired(self, frame, state)
 
-    def task_timed_out(self, frame: Frame, state: State) -> None:
+    def task_timed_out(self, frame: Frame, state: State, error: str = TIMEOUT) -> None:
         resource = frame.wait["resource"]
         self.cancel_task(frame)
         frame.wait = None
-        event_type, details = history.task_failed(parse_resource(resource), TIMEOUT, None, timed_out=True)
+        event_type, details = history.task_failed(parse_resource(resource), error, None, timed_out=True)
         self.emit(frame, event_type, details)
-        self.state_failed(frame, state, TIMEOUT, None)
+        self.state_failed(frame, state, error, None)
 
     # leaving a state -----------------------------------------------------------------------
 

@@ -142,6 +142,7 @@ class Runner:
     # tasks ------------------------------------------------------------------------------------
 
     def _run_task(self, exe: Execution, request: TaskRequest) -> None:
+        request.on_submitted = lambda output=None, worker=None: self._submitted(exe, request.step, output, worker)
         task = self.loop.create_task(self._invoke(exe, request))
         self._running[request.step] = task
 
@@ -160,6 +161,17 @@ class Runner:
         faults.hit("task.result.before_commit")
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.task_done(exe, machine, request.step, result))
+
+    def _submitted(self, exe: Execution, step: str, output, worker) -> None:
+        if self._live(exe):
+            machine = self.machine_for(exe)
+            self._apply(exe, machine, self.ix.task_submitted(exe, machine, step, output, worker))
+
+    def heartbeat(self, exe: Execution, step: str) -> None:
+        """SendTaskHeartbeat for a task of an active execution."""
+        if self._live(exe):
+            machine = self.machine_for(exe)
+            self._apply(exe, machine, self.ix.heartbeat(exe, machine, step))
 
     def _cancel(self, step: str) -> None:
         task = self._running.pop(step, None)

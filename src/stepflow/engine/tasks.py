@@ -75,6 +75,10 @@ class TaskRequest:
     task_token: str | None = None
     credentials: Any = None
     context: dict = field(default_factory=dict)
+    submitted: bool = False  # a callback task already sent out before a restart: only wait
+    # Set by the runner: call with the service's answer when a callback task's request went out
+    # (TaskSubmitted), or with worker=... when an activity worker took the task (ActivityStarted).
+    on_submitted: Any = None
 
 
 @dataclass(slots=True)

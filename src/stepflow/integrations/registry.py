@@ -7,16 +7,21 @@ what stepflow does not support.
 
 from __future__ import annotations
 
-from stepflow.engine.tasks import LAMBDA, TaskExecutor, TaskRequest, TaskResult
+from dataclasses import replace
+
+from stepflow.engine.tasks import ACTIVITY, LAMBDA, WAIT_FOR_TASK_TOKEN, TaskExecutor, TaskRequest, TaskResult
 from stepflow.errors import RUNTIME
+from stepflow.integrations.callbacks import CallbackHub
 
 
 class Integrations:
     """The TaskExecutor the runner uses."""
 
-    def __init__(self, lambda_integration: TaskExecutor | None = None):
+    def __init__(self, lambda_integration: TaskExecutor | None = None, callbacks: CallbackHub | None = None):
         self._services: dict[tuple[str, str], TaskExecutor] = {}
         self._lambda = lambda_integration
+        self.callbacks = callbacks or CallbackHub()
+        self.activities = None  # set to an executor for activity resources
         if lambda_integration is not None:
             self.register("lambda", "invoke", lambda_integration)
 
@@ -25,6 +30,27 @@ class Integrations:
         self._services[(service, action)] = executor
 
     async def invoke(self, request: TaskRequest) -> TaskResult:
+        resource = request.resource
+        if resource.kind == ACTIVITY:
+            if self.activities is None:
+                return TaskResult(error=RUNTIME, cause="stepflow: activities are not enabled in this runtime")
+            return await self.activities.invoke(request)
+        if resource.pattern == WAIT_FOR_TASK_TOKEN:
+            return await self._callback(request)
+        return await self._direct(request)
+
+    async def _callback(self, request: TaskRequest) -> TaskResult:
+        """Call the service with the token in its input, then wait for SendTask*."""
+        if not request.submitted:
+            plain = replace(request, resource=replace(request.resource, pattern=""))
+            sent = await self._direct(plain)
+            if sent.failed:
+                return sent
+            if request.on_submitted is not None:
+                request.on_submitted(sent.output)
+        return await self.callbacks.wait(request)
+
+    async def _direct(self, request: TaskRequest) -> TaskResult:
         resource = request.resource
         if resource.kind == LAMBDA and self._lambda is not None:
             return await self._lambda.invoke(request)

@@ -7,7 +7,7 @@ import uuid
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.engine import history
 from stepflow.engine.states.base import StateHandler
-from stepflow.engine.tasks import LAMBDA, WAIT_FOR_TASK_TOKEN, TaskRequest, parse_resource
+from stepflow.engine.tasks import ACTIVITY, LAMBDA, WAIT_FOR_TASK_TOKEN, TaskRequest, parse_resource
 from stepflow.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 
 
@@ -24,7 +24,7 @@ class TaskHandler(StateHandler):
         if step is None:
             frame.attempt += 1
             step = f"{frame.key}/{state.name}@{frame.entered_id}#{frame.attempt}"
-        if token is None and resource.pattern == WAIT_FOR_TASK_TOKEN:
+        if token is None and (resource.pattern == WAIT_FOR_TASK_TOKEN or resource.kind == ACTIVITY):
             token = uuid.uuid4().hex + uuid.uuid4().hex
         extra = {"Task": {"Token": token}} if token else {}
         scope = run.scope(frame, state, **extra)
@@ -32,16 +32,22 @@ class TaskHandler(StateHandler):
         timeout = _seconds(state.timeout_seconds, scope, "TimeoutSeconds")
         heartbeat = _seconds(state.heartbeat_seconds, scope, "HeartbeatSeconds")
         reissue = frame.wait is not None
-        old_due = frame.wait.get("due") if reissue else None
+        old_wait = frame.wait or {}
+        old_due = old_wait.get("due")
         frame.wait = {"kind": "task", "step": step, "resource": state.resource}
         if token:
             frame.wait["task_token"] = token
         if not reissue:
             self._scheduled_events(run, frame, resource, parameters, timeout, heartbeat)
+        if reissue and old_wait.get("submitted"):
+            frame.wait["submitted"] = True
         due = old_due or (run.clock.timeout_due(timeout) if timeout is not None else None)
         if due is not None:
             frame.wait.update(token=f"timeout:{step}", reason="task-timeout", due=due)
             run.timer(frame, frame.wait["token"], due)
+        if heartbeat is not None:
+            frame.wait["heartbeat_seconds"] = heartbeat
+            run.arm_heartbeat(frame)
         run.touch(frame)
         run.run_task(frame, TaskRequest(
             step=step,
@@ -54,13 +60,15 @@ class TaskHandler(StateHandler):
             task_token=token,
             credentials=state.credentials or None,
             context=scope.context or {},
+            submitted=bool(frame.wait.get("submitted")),
         ))
 
     def _scheduled_events(self, run, frame, resource, parameters, timeout, heartbeat) -> None:
         event_type, details = history.task_scheduled(resource, dumps(parameters), timeout, heartbeat)
         run.emit(frame, event_type, details)
-        event_type, details = history.task_started(resource)
-        run.emit(frame, event_type, details)
+        if resource.kind != ACTIVITY:  # an activity starts when a worker takes it
+            event_type, details = history.task_started(resource)
+            run.emit(frame, event_type, details)
 
     def reissue(self, run, frame, state) -> None:
         wait = frame.wait
