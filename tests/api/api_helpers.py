@@ -16,7 +16,8 @@ Service = type("Service", (StepFunctions, *_missing), {}) if _missing else StepF
 
 
 def make_runtime(**settings) -> Runtime:
-    rt = Runtime(Settings(clock=FakeClock(), **settings))
+    settings.setdefault("clock", FakeClock())
+    rt = Runtime(Settings(**settings))
     old = rt.service
     rt.service = Service(old.store, old.runner, old.machines, old.clock, old.limits, old.region, old.account)
     return rt
