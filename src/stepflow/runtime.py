@@ -19,6 +19,8 @@ from stepflow.engine.clock import Clock
 from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import Execution
+from stepflow.api.map_runs import MapRunJournal
+from stepflow.integrations.activities import ActivityIntegration
 from stepflow.integrations.lambda_runtime import LocalFunction
 from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
 from stepflow.integrations.registry import Integrations
@@ -58,11 +60,13 @@ class Runtime:
 
         self.interpreter = Interpreter(self.clock, settings.limits)
         self.machines = MachineCache(self.store)
-        self.runner = Runner(self.interpreter, self.integrations, self.store, self.machines.for_execution)
+        journal = MapRunJournal(self.store, self.machines.for_execution)
+        self.runner = Runner(self.interpreter, self.integrations, journal, self.machines.for_execution)
         self.service = StepFunctions(
             self.store, self.runner, self.machines, self.clock, settings.limits, settings.region, settings.account,
             callbacks=self.integrations.callbacks,
         )
+        self.integrations.activities = ActivityIntegration(self.service.activity_queue, self.integrations.callbacks)
         self._maintenance: asyncio.Task | None = None
 
     def resume_all(self) -> int:

@@ -22,6 +22,7 @@ from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import RUNNING, TERMINAL, Execution
 from stepflow.errors import ApiError, DefinitionError, StepflowError
+from stepflow.api.common import arn_kind
 from stepflow.store.records import StateMachineRecord
 
 MAX_INPUT_BYTES = 256 * 1024
@@ -68,6 +69,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
 
     def create_state_machine(self, name: str = None, definition: str = None, roleArn: str = None, type: str = "STANDARD", **extra) -> dict:
         _require(name=name, definition=definition, roleArn=roleArn)
+        _check_version_description(extra)
         _check_name(name)
         if type not in STATE_MACHINE_TYPES:
             raise ApiError("ValidationException", f"Value '{type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")
@@ -90,9 +92,14 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             record.tracing_configuration = extra["tracingConfiguration"]
         self.store.put_state_machine(record)
         self.machines.add(record.revision_id, machine)
-        return {"stateMachineArn": arn, "creationDate": record.creation_date}
+        out = {"stateMachineArn": arn, "creationDate": record.creation_date}
+        if extra.get("publish"):
+            out["stateMachineVersionArn"] = self.publish_version(record, extra.get("versionDescription"))["stateMachineVersionArn"]
+        return out
 
     def describe_state_machine(self, stateMachineArn: str = None, **_) -> dict:
+        if arn_kind(stateMachineArn) == "version":
+            return self.describe_state_machine_version(stateMachineArn)
         record = self._machine(stateMachineArn)
         out = {
             "stateMachineArn": record.arn, "name": record.name, "status": record.status,
@@ -106,6 +113,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
 
     def update_state_machine(self, stateMachineArn: str = None, definition: str = None, roleArn: str = None, **extra) -> dict:
         record = self._machine(stateMachineArn)
+        _check_version_description(extra)
         if definition is None and roleArn is None and not extra.get("loggingConfiguration") and not extra.get("tracingConfiguration"):
             raise ApiError("MissingRequiredParameter", "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified")
         if definition is not None:
@@ -121,11 +129,15 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             record.tracing_configuration = extra["tracingConfiguration"]
         record.update_date = self.clock.now()
         self.store.put_state_machine(record)
-        return {"updateDate": record.update_date, "revisionId": record.revision_id}
+        out = {"updateDate": record.update_date, "revisionId": record.revision_id}
+        if extra.get("publish"):
+            out["stateMachineVersionArn"] = self.publish_version(record, extra.get("versionDescription"))["stateMachineVersionArn"]
+        return out
 
     def delete_state_machine(self, stateMachineArn: str = None, **_) -> dict:
         _require(stateMachineArn=stateMachineArn)
         _check_arn(stateMachineArn, "stateMachine")
+        self.forget_versions_and_aliases(stateMachineArn)
         self.store.delete_state_machine(stateMachineArn)
         return {}
 
@@ -192,6 +204,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             out["outputDetails"] = {"included": True}
         if exe.trace_header:
             out["traceHeader"] = exe.trace_header
+        _add_version_and_alias(out, exe)
         if exe.redrive_date is not None:
             out["redriveDate"] = exe.redrive_date
         if out["redriveStatus"] == "NOT_REDRIVABLE":
@@ -261,9 +274,14 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return {}
 
     def list_executions(self, stateMachineArn: str = None, statusFilter: str = None, maxResults: int = 100, nextToken: str = None, **_) -> dict:
+        version_arn = None
+        if arn_kind(stateMachineArn) == "version":
+            version_arn, stateMachineArn = stateMachineArn, stateMachineArn.rsplit(":", 1)[0]
         if stateMachineArn is not None:
             self._machine(stateMachineArn)
         executions = self.store.list_executions(stateMachineArn, statusFilter)
+        if version_arn is not None:
+            executions = [e for e in executions if e.state_machine_version_arn == version_arn]
         page, token = _paginate(executions, maxResults, nextToken)
         items = []
         for exe in page:
@@ -272,6 +290,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
                 item["stopDate"] = exe.stop_date
             if exe.redrive_count:
                 item["redriveCount"] = exe.redrive_count
+            _add_version_and_alias(item, exe)
             items.append(item)
         return _with_token({"executions": items}, token)
 
@@ -346,6 +365,18 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         )
         self.store.create_execution(exe)
         return exe
+
+
+def _check_version_description(extra: dict) -> None:
+    if extra.get("versionDescription") is not None and not extra.get("publish"):
+        raise ApiError("ValidationException", "Version description can only be set when publish is true")
+
+
+def _add_version_and_alias(out: dict, exe: Execution) -> None:
+    if exe.state_machine_version_arn:
+        out["stateMachineVersionArn"] = exe.state_machine_version_arn
+    if exe.state_machine_alias_arn:
+        out["stateMachineAliasArn"] = exe.state_machine_alias_arn
 
 
 def _unknown_token(token: str) -> ApiError:
