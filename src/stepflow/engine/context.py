@@ -29,8 +29,9 @@ def execution_context(exe: Execution) -> dict:
         "StartTime": iso_timestamp(exe.start_date),
         "Name": exe.name,
         "RoleArn": exe.role_arn,
-        "RedriveCount": exe.redrive_count,
     }
+    if exe.type == "STANDARD":  # express executions cannot be redriven: no RedriveCount
+        execution["RedriveCount"] = exe.redrive_count
     if exe.redrive_date is not None:
         execution["RedriveTime"] = iso_timestamp(exe.redrive_date)
     cached = {"Execution": execution, "StateMachine": {"Id": exe.state_machine_arn, "Name": exe.state_machine_name}}
