@@ -166,3 +166,84 @@ class _Resolver:
         import re
 
         return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._ref(m.group(1), where)), text)
+
+
+# -- the whole project (the SAM-template issue fills these in; integrations consume them) -------
+
+
+@dataclass(frozen=True)
+class SubscriptionSpec:
+    """An SNS subscription: protocol http, https, email, sqs, lambda or (stepflow's own) file."""
+
+    protocol: str
+    endpoint: str
+    raw_message_delivery: bool = False
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    logical_id: str
+    name: str
+    arn: str
+    subscriptions: tuple[SubscriptionSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    name: str
+    arn: str
+    url: str
+    fifo: bool = False
+
+
+@dataclass(frozen=True)
+class GlueJobSpec:
+    """An ``AWS::Glue::Job`` whose Command.ScriptLocation is a local Python script."""
+
+    logical_id: str
+    name: str
+    script: Path
+    default_arguments: dict = field(default_factory=dict)
+    timeout_minutes: int | None = None
+    max_concurrent_runs: int = 1
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge schedule (``Events`` of type Schedule / ScheduleV2 on a state machine)."""
+
+    name: str
+    expression: str  # cron(...), rate(...) or at(...)
+    state_machine_arn: str
+    input: str | None = None
+    enabled: bool = True
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    name: str
+    arn: str
+    definition: dict  # after DefinitionSubstitutions and intrinsics
+    type: str = "STANDARD"
+    role_arn: str = "arn:aws:iam::123456789012:role/stepflow"
+    schedules: tuple[ScheduleSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything a SAM template declares that stepflow runs locally."""
+
+    path: Path
+    functions: tuple[FunctionSpec, ...] = ()
+    state_machines: tuple[StateMachineSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = ()
+    queues: tuple[QueueSpec, ...] = ()
+    glue_jobs: tuple[GlueJobSpec, ...] = ()
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def schedules(self) -> tuple[ScheduleSpec, ...]:
+        return tuple(s for machine in self.state_machines for s in machine.schedules)
