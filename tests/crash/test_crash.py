@@ -31,6 +31,6 @@ def test_postgres_survives_kills(tmp_path, request):
 
 def _postgres_url(request) -> str:
     try:
-        return request.getfixturevalue("postgres_url")
+        return request.getfixturevalue("fresh_postgres_url")
     except pytest.FixtureLookupError:
         pytest.skip("no postgres_url fixture (tests/store/conftest.py provides it)")
