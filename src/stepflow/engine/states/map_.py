@@ -11,21 +11,12 @@ from stepflow.asl.json_text import dumps
 from stepflow.asl.model import JSONATA
 from stepflow.engine.snapshot import FAILED, NOT_STARTED, RUNNING, SUCCEEDED
 from stepflow.engine.policy import will_retry
-from stepflow.engine.states.base import StateHandler, emit_unchained
+from stepflow.engine.states.base import emit_unchained
+from stepflow.engine.states.children import ChildrenHandler, child_key
 from stepflow.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, QUERY_EVALUATION_ERROR, RUNTIME, StatesError
 
 
-def child_key(frame, state, index: int) -> str:
-    return f"{frame.key}/{state.name}[{index}]"
-
-
-class MapHandler(StateHandler):
-    def enter(self, run, frame, state) -> None:
-        self.start(run, frame, state)
-
-    def retry(self, run, frame, state) -> None:
-        self.start(run, frame, state)
-
+class MapHandler(ChildrenHandler):
     def start(self, run, frame, state) -> None:
         scope = run.scope(frame, state)
         items = _items(state, state.items(scope))
@@ -65,9 +56,8 @@ class MapHandler(StateHandler):
             run.activate(child, frame)
             run.emit(child, "MapIterationStarted", {"name": state.name, "index": child.index})
 
-    def child_keys(self, frame, state) -> list[str]:
-        total = frame.wait.get("total", 0) if frame.wait else 0
-        return [child_key(frame, state, i) for i in range(total)]
+    def child_count(self, frame, state) -> int:
+        return frame.wait.get("total", 0) if frame.wait else 0
 
     def child_done(self, run, frame, state, child) -> None:
         wait = frame.wait
@@ -123,10 +113,6 @@ class MapHandler(StateHandler):
         if not will_retry(state.retry, error, frame.retries):  # not between attempts, as in AWS
             run.emit(frame, "MapStateFailed", None)
         run.state_failed(frame, state, error, cause)
-
-    def release(self, run, frame, state) -> None:
-        for key in self.child_keys(frame, state):
-            run.remove_frame(key)
 
     def revive(self, run, frame, state) -> None:
         """Redrive: successful iterations keep their output; failed, aborted and never-started

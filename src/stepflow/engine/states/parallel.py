@@ -9,20 +9,11 @@ from __future__ import annotations
 from stepflow.asl.json_text import dumps
 from stepflow.engine.snapshot import FAILED, SUCCEEDED
 from stepflow.engine.policy import will_retry
-from stepflow.engine.states.base import StateHandler, emit_unchained
+from stepflow.engine.states.base import emit_unchained
+from stepflow.engine.states.children import ChildrenHandler, child_key
 
 
-def child_key(frame, state, index: int) -> str:
-    return f"{frame.key}/{state.name}[{index}]"
-
-
-class ParallelHandler(StateHandler):
-    def enter(self, run, frame, state) -> None:
-        self.start(run, frame, state)
-
-    def retry(self, run, frame, state) -> None:
-        self.start(run, frame, state)
-
+class ParallelHandler(ChildrenHandler):
     def start(self, run, frame, state) -> None:
         scope = run.scope(frame, state)
         branch_input = state.io.arguments(scope)
@@ -34,8 +25,8 @@ class ParallelHandler(StateHandler):
             child = run.spawn(frame, program.key, index, child_key(frame, state, index), branch_input)
             child.input_text = text
 
-    def child_keys(self, frame, state) -> list[str]:
-        return [child_key(frame, state, i) for i in range(len(state.branches))]
+    def child_count(self, frame, state) -> int:
+        return len(state.branches)
 
     def child_done(self, run, frame, state, child) -> None:
         wait = frame.wait
@@ -64,10 +55,6 @@ class ParallelHandler(StateHandler):
         scope = run.scope(frame, state)
         output, assigned = state.io.output(scope, results)
         run.exit_state(frame, state, output, assigned, None if state.end else state.next)
-
-    def release(self, run, frame, state) -> None:
-        for key in self.child_keys(frame, state):
-            run.remove_frame(key)
 
     def revive(self, run, frame, state) -> None:
         """Redrive: branches that succeeded keep their output; the others run again."""

@@ -1,0 +1,33 @@
+"""What Map and Parallel share: they start child frames and wait for them."""
+
+from __future__ import annotations
+
+from stepflow.engine.states.base import StateHandler
+
+
+def child_key(frame, state, index: int) -> str:
+    """The deterministic key of a state's index-th iteration or branch: ``/Outer[2]/Inner[0]``."""
+    return f"{frame.key}/{state.name}[{index}]"
+
+
+class ChildrenHandler(StateHandler):
+    """A state whose work is child frames; entering and retrying both start them afresh."""
+
+    def enter(self, run, frame, state) -> None:
+        self.start(run, frame, state)
+
+    def retry(self, run, frame, state) -> None:
+        self.start(run, frame, state)
+
+    def start(self, run, frame, state) -> None:
+        raise NotImplementedError
+
+    def child_count(self, frame, state) -> int:
+        raise NotImplementedError
+
+    def child_keys(self, frame, state) -> list[str]:
+        return [child_key(frame, state, i) for i in range(self.child_count(frame, state))]
+
+    def release(self, run, frame, state) -> None:
+        for key in self.child_keys(frame, state):
+            run.remove_frame(key)
