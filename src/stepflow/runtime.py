@@ -20,6 +20,7 @@ from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import Execution
 from stepflow.api.map_runs import MapRunJournal
+from stepflow.integrations import mocks as _mocks
 from stepflow.integrations.activities import ActivityIntegration
 from stepflow.integrations.lambda_runtime import LocalFunction
 from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
@@ -45,6 +46,9 @@ class Settings:
     account: str = sam.DEFAULT_ACCOUNT
     handlers: Mapping[str, Callable] = field(default_factory=dict)
     clock: Clock | None = None
+    mock_config: Any = None  # a Step Functions Local MockConfigFile: path, JSON object or MockConfig
+    mocks: Mapping[str, Callable] = field(default_factory=dict)  # Python mocks: state/function/resource -> fn
+    mock_state_machine: str | None = None  # the StateMachines key for every execution (stepflow run)
 
 
 class Runtime:
@@ -61,12 +65,15 @@ class Runtime:
         self.interpreter = Interpreter(self.clock, settings.limits)
         self.machines = MachineCache(self.store)
         journal = MapRunJournal(self.store, self.machines.for_execution)
-        self.runner = Runner(self.interpreter, self.integrations, journal, self.machines.for_execution)
+        self.tasks = _mocks.wrap(self.integrations, lambda arn: self.runner.active.get(arn), settings.mock_config,
+                                settings.mocks, settings.mock_state_machine)
+        self.runner = Runner(self.interpreter, self.tasks, journal, self.machines.for_execution)
         self.service = StepFunctions(
             self.store, self.runner, self.machines, self.clock, settings.limits, settings.region, settings.account,
             callbacks=self.integrations.callbacks,
         )
         self.integrations.activities = ActivityIntegration(self.service.activity_queue, self.integrations.callbacks)
+        self.service.check_test_case = _mocks.test_case_check(self.tasks)
         self._maintenance: asyncio.Task | None = None
 
     def resume_all(self) -> int:
@@ -134,25 +141,37 @@ def run(
     limits: Limits | None = None,
     name: str | None = None,
     state_machine_type: str = "STANDARD",
+    mocks: Mapping[str, Callable] | None = None,
+    mock_config: Any = None,
+    test_case: str | None = None,
+    state_machine_name: str | None = None,
 ) -> Result:
     """Run one execution to its end in memory and return its status, output and history.
 
     ``handlers`` maps Lambda function names (or ARNs) to ``handler(event, context)`` callables;
     ``template`` is a SAM template whose functions are run locally. Waits and retry backoff are
     instant unless ``time_scale`` says otherwise.
+
+    ``mocks`` maps a state name, a Lambda function name or ARN, a resource ARN or ``service:action``
+    to ``mock(parameters) -> result`` (raise :class:`StatesError` to fail the task).
+    ``mock_config`` is a Step Functions Local MockConfigFile (path or object) whose ``test_case``
+    mocks the states it names; ``state_machine_name`` picks its StateMachines entry (default: the
+    only one).
     """
+    config, machine_name = _mocks.for_run(mock_config, test_case, state_machine_name)
     settings = Settings(
         template=template, time_scale=time_scale, handlers=dict(handlers or {}), clock=clock,
-        limits=limits or Limits(),
+        limits=limits or Limits(), mock_config=config, mocks=dict(mocks or {}), mock_state_machine=machine_name,
     )
-    return asyncio.run(_run_once(Runtime(settings), definition, input, name, state_machine_type))
+    return asyncio.run(_run_once(Runtime(settings), definition, input, name, state_machine_type, test_case))
 
 
-async def _run_once(rt: Runtime, definition, input_value, name, machine_type) -> Result:
+async def _run_once(rt: Runtime, definition, input_value, name, machine_type, test_case=None) -> Result:
     text = definition if isinstance(definition, str) else json.dumps(definition)
     created = rt.service.create_state_machine(name="stepflow-run", definition=text, roleArn=DEFAULT_ROLE_ARN, type=machine_type)
     input_text = input_value if isinstance(input_value, str) else dumps({} if input_value is None else input_value)
-    started = rt.service.start_execution(stateMachineArn=created["stateMachineArn"], name=name, input=input_text)
+    target = created["stateMachineArn"] + (f"#{test_case}" if test_case is not None else "")
+    started = rt.service.start_execution(stateMachineArn=target, name=name, input=input_text)
     exe = rt.runner.active.get(started["executionArn"]) or rt.store.get_execution(started["executionArn"])
     if not exe.finished:
         exe = await rt.runner.wait(exe.arn)

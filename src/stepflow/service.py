@@ -55,6 +55,10 @@ class MachineCache:
 class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin, MapRunsMixin):
     """AWS Step Functions actions over one store and one runner."""
 
+    # Set by the runtime when mocks are loaded: check_test_case(machine_name, case) raises ApiError
+    # for a test case the mock config lacks. None: a "#TestCase" ARN suffix is refused.
+    check_test_case = None
+
     def __init__(self, store, runner: Runner, machines: MachineCache, clock, limits: Limits, region: str, account: str, callbacks=None):
         self.callbacks = callbacks
         self.store = store
@@ -340,7 +344,12 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return exe
 
     def _new_execution(self, sm_arn, name, input_text, trace_header, sync: bool):
+        sm_arn, test_case = _split_test_case(sm_arn)  # Step Functions Local: "...:stateMachine:Name#Case"
         record, _, version_arn, alias_arn = resolve_target(self, sm_arn)  # a version or alias ARN runs that version
+        if test_case is not None:
+            if self.check_test_case is None:
+                raise ApiError("ValidationException", f"Test case '{test_case}' given but no mock configuration was loaded (--mock-config)")
+            self.check_test_case(record.name, test_case)
         if sync and record.type != "EXPRESS":
             raise ApiError("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
         input_text = "{}" if input_text is None else input_text
@@ -361,10 +370,18 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             arn=arn, name=name, state_machine_arn=record.arn, state_machine_name=record.name,
             input=value, input_text=input_text, start_date=self.clock.now(), role_arn=record.role_arn,
             type=record.type, trace_header=trace_header, revision=record.revision_id,
-            state_machine_version_arn=version_arn, state_machine_alias_arn=alias_arn,
+            state_machine_version_arn=version_arn, state_machine_alias_arn=alias_arn, test_case=test_case,
         )
         self.store.create_execution(exe)
         return exe
+
+
+def _split_test_case(arn):
+    """``(arn, test case)`` of a state machine ARN with an optional ``#TestCase`` suffix."""
+    if isinstance(arn, str) and "#" in arn:
+        arn, case = arn.split("#", 1)
+        return arn, case
+    return arn, None
 
 
 def _check_version_description(extra: dict) -> None:

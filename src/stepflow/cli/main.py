@@ -62,22 +62,32 @@ def cli() -> None:
 @click.option("--no-limits", is_flag=True, help="Lift AWS limits (256 KiB payloads, 25,000 history events).")
 @click.option("--history", "show_history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
 @click.option("--name", help="Execution name.")
-def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name):
+@click.option("--mock-config", type=click.Path(exists=True, dir_okay=False),
+              help="Step Functions Local MockConfigFile; the states its --test-case names are mocked.")
+@click.option("--test-case", help="The mock config's test case to run (needs --mock-config).")
+@click.option("--state-machine-name", help="The mock config's StateMachines entry (default: its only one).")
+def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name,
+        mock_config, test_case, state_machine_name):
     """Run one execution of DEFINITION to its end and print its output.
 
     Exit status: 0 SUCCEEDED, 1 FAILED (error and cause on stderr), 2 invalid definition,
     input or usage, 3 TIMED_OUT, 4 ABORTED.
 
     Example: stepflow run examples/orders/statemachine.asl.json --input '{"orders": [1, 2]}'
+
+    With mocks: stepflow run sm.asl.json --mock-config MockConfigFile.json --test-case HappyPath
     """
     from stepflow.engine.interpreter import Limits
     from stepflow.runtime import run as run_execution
 
+    if (mock_config is None) != (test_case is None):
+        raise click.UsageError("--mock-config and --test-case go together")
     try:
         text = _read_definition(definition)
         input_text = _read_input(input_json, input_file)
         result = run_execution(text, input_text, template=template, time_scale=time_scale,
-                               limits=Limits.relaxed() if no_limits else None, name=name)
+                               limits=Limits.relaxed() if no_limits else None, name=name,
+                               mock_config=mock_config, test_case=test_case, state_machine_name=state_machine_name)
     except (DefinitionError, InvalidInputError, StepflowError) as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_USAGE)
@@ -133,7 +143,9 @@ def validate(definitions, machine_type):
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--auth", "auth_source", metavar="FILE|env",
               help="Require AWS SigV4-signed requests; keys from FILE (lines 'ACCESS_KEY_ID SECRET') or 'env' (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
-def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source):
+@click.option("--mock-config", type=click.Path(exists=True, dir_okay=False), envvar="SFN_MOCK_CONFIG",
+              help="Step Functions Local MockConfigFile; StartExecution on '...:stateMachine:Name#TestCase' uses it.")
+def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source, mock_config):
     """Serve the Step Functions API (boto3, aws CLI) and the console.
 
     Example: stepflow serve --template template.yaml &
@@ -149,7 +161,7 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
 
     try:
         settings = Settings(store_url=store_url, template=template, time_scale=time_scale,
-                            limits=Limits.relaxed() if no_limits else Limits())
+                            limits=Limits.relaxed() if no_limits else Limits(), mock_config=mock_config)
         app = create_app(Runtime(settings))
         if auth_source:
             from stepflow.server.auth import SigV4Middleware, SigV4Verifier, load_keys

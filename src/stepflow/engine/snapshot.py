@@ -89,6 +89,8 @@ class Execution:
     state_machine_version_arn: str | None = None
     state_machine_alias_arn: str | None = None
     revision: str = ""  # which definition this execution runs (state machine revision id)
+    test_case: str | None = None  # mock config test case (StartExecution on "...:stateMachine:Name#Case")
+    mock_counters: dict | None = None  # state name -> mocked invocations so far (integrations.mocks)
     # In-memory indexes, rebuilt from the frames after a load (never persisted):
     ready: deque = field(default_factory=deque)  # frames that can run now
     inflight: dict = field(default_factory=dict)  # task step key -> frame key
