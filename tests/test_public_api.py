@@ -31,6 +31,7 @@ def test_run_signature():
     assert list(parameters)[:2] == ["definition", "input"]
     keyword_only = {name for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert {"handlers", "template", "clock", "time_scale", "limits", "name"} <= keyword_only
+    assert {"mocks", "mock_config", "test_case", "state_machine_name"} <= keyword_only  # DESIGN §4, §7.8
     assert parameters["time_scale"].default == 0
 
 
