@@ -19,6 +19,7 @@ from stepflow.engine.clock import Clock
 from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import Execution
+from stepflow.errors import ApiError, TemplateError
 from stepflow.api.map_runs import MapRunJournal
 from stepflow.integrations import mocks as _mocks
 from stepflow.integrations.activities import ActivityIntegration
@@ -49,6 +50,7 @@ class Settings:
     mock_config: Any = None  # a Step Functions Local MockConfigFile: path, JSON object or MockConfig
     mocks: Mapping[str, Callable] = field(default_factory=dict)  # Python mocks: state/function/resource -> fn
     mock_state_machine: str | None = None  # the StateMachines key for every execution (stepflow run)
+    parameter_overrides: dict = field(default_factory=dict)  # the template's Parameters (sam --parameter-overrides)
 
 
 class Runtime:
@@ -58,7 +60,8 @@ class Runtime:
         self.settings = settings = settings or Settings()
         self.clock = settings.clock or Clock(settings.time_scale)
         self.store = open_store(settings.store_url)
-        self.functions = FunctionRegistry(_functions(settings))
+        self.project: sam.Project | None = _project(settings)
+        self.functions = FunctionRegistry(_functions(settings, self.project))
         self.integrations = Integrations(LambdaIntegration(self.functions, settings.region, settings.account))
         from stepflow.engine.interpreter import Interpreter
 
@@ -75,6 +78,28 @@ class Runtime:
         self.integrations.activities = ActivityIntegration(self.service.activity_queue, self.integrations.callbacks)
         self.service.check_test_case = _mocks.test_case_check(self.tasks)
         self._maintenance: asyncio.Task | None = None
+
+    def register_project_state_machines(self) -> list[str]:
+        """Create every state machine the template declares, or update it when its definition or
+        role changed (idempotent; a changed type replaces it). Returns their ARNs."""
+        if self.project is None:
+            return []
+        return [self._register(spec) for spec in self.project.state_machines]
+
+    def _register(self, spec: sam.StateMachineSpec) -> str:
+        text = json.dumps(spec.definition, indent=2)
+        existing = self.store.get_state_machine(spec.arn)
+        try:
+            if existing is not None and existing.type != spec.type:
+                self.service.delete_state_machine(stateMachineArn=spec.arn)
+                existing = None
+            if existing is None:
+                self.service.create_state_machine(name=spec.name, definition=text, roleArn=spec.role_arn, type=spec.type)
+            elif existing.definition != text or existing.role_arn != spec.role_arn:
+                self.service.update_state_machine(stateMachineArn=spec.arn, definition=text, roleArn=spec.role_arn)
+        except ApiError as err:
+            raise TemplateError(f"Resources/{spec.logical_id}: {err.message}") from None
+        return spec.arn
 
     def resume_all(self) -> int:
         """Continue every RUNNING execution this process may take, and keep doing so: a
@@ -103,12 +128,14 @@ class Runtime:
                 log.exception("lease maintenance failed; retrying")
 
 
-def _functions(settings: Settings) -> list[LocalFunction]:
-    out: list[LocalFunction] = []
-    if settings.template:
-        template = sam.load_template(settings.template)
-        base = Path(settings.template).resolve().parent
-        out += [LocalFunction(spec) for spec in sam.functions(template, base, settings.region, settings.account)]
+def _project(settings: Settings) -> sam.Project | None:
+    if not settings.template:
+        return None
+    return sam.load_project(settings.template, settings.parameter_overrides, settings.region, settings.account)
+
+
+def _functions(settings: Settings, project: sam.Project | None = None) -> list[LocalFunction]:
+    out: list[LocalFunction] = [LocalFunction(spec) for spec in (project.functions if project else ())]
     for name, handler in settings.handlers.items():
         fn_name = name.split(":function:", 1)[1].split(":")[0] if ":function:" in name else name
         spec = sam.FunctionSpec(logical_id=fn_name, name=fn_name, handler="inline.handler", code_uri=Path(os.getcwd()),
@@ -145,6 +172,7 @@ def run(
     mock_config: Any = None,
     test_case: str | None = None,
     state_machine_name: str | None = None,
+    parameter_overrides: dict | None = None,
 ) -> Result:
     """Run one execution to its end in memory and return its status, output and history.
 
@@ -157,18 +185,28 @@ def run(
     ``mock_config`` is a Step Functions Local MockConfigFile (path or object) whose ``test_case``
     mocks the states it names; ``state_machine_name`` picks its StateMachines entry (default: the
     only one).
+
+    With a ``template``, its state machines are registered first and ``definition`` may be one
+    of them, named by logical id or name (``run("OrdersMachine", template="template.yaml")``);
+    ``parameter_overrides`` set the template's Parameters.
     """
     config, machine_name = _mocks.for_run(mock_config, test_case, state_machine_name)
     settings = Settings(
         template=template, time_scale=time_scale, handlers=dict(handlers or {}), clock=clock,
         limits=limits or Limits(), mock_config=config, mocks=dict(mocks or {}), mock_state_machine=machine_name,
+        parameter_overrides=dict(parameter_overrides or {}),
     )
     return asyncio.run(_run_once(Runtime(settings), definition, input, name, state_machine_type, test_case))
 
 
 async def _run_once(rt: Runtime, definition, input_value, name, machine_type, test_case=None) -> Result:
-    text = definition if isinstance(definition, str) else json.dumps(definition)
-    created = rt.service.create_state_machine(name="stepflow-run", definition=text, roleArn=DEFAULT_ROLE_ARN, type=machine_type)
+    rt.register_project_state_machines()
+    declared = _declared_machine(rt.project, definition)
+    if declared is not None:
+        created = {"stateMachineArn": declared.arn}
+    else:
+        text = definition if isinstance(definition, str) else json.dumps(definition)
+        created = rt.service.create_state_machine(name="stepflow-run", definition=text, roleArn=DEFAULT_ROLE_ARN, type=machine_type)
     input_text = input_value if isinstance(input_value, str) else dumps({} if input_value is None else input_value)
     target = created["stateMachineArn"] + (f"#{test_case}" if test_case is not None else "")
     started = rt.service.start_execution(stateMachineArn=target, name=name, input=input_text)
@@ -176,6 +214,18 @@ async def _run_once(rt: Runtime, definition, input_value, name, machine_type, te
     if not exe.finished:
         exe = await rt.runner.wait(exe.arn)
     return _result(rt, exe)
+
+
+def _declared_machine(project: sam.Project | None, definition) -> sam.StateMachineSpec | None:
+    """The template's state machine that ``definition`` names (logical id, name or ARN), if any."""
+    if project is None or not isinstance(definition, str) or definition.lstrip().startswith("{"):
+        return None
+    declared = project.state_machine(definition.strip())
+    if declared is None:
+        names = ", ".join(m.logical_id for m in project.state_machines) or "none"
+        raise TemplateError(f"{definition}: no state machine with this logical id or name in {project.path.name} "
+                            f"(it declares: {names})")
+    return declared
 
 
 def _result(rt: Runtime, exe: Execution) -> Result:

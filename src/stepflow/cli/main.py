@@ -52,8 +52,27 @@ def cli() -> None:
     """
 
 
+PARAMETER_OVERRIDES_HELP = "The template's Parameters, as sam deploy: KEY=VALUE (repeat, or several in one quoted string)."
+
+
+def _definition_text(definition: str, template: str | None) -> str:
+    """A definition file's JSON text; with --template, a name that is not a file is passed on as
+    the logical id or name of one of the template's state machines."""
+    if Path(definition).is_file():
+        return _read_definition(definition)
+    if template:
+        return definition
+    raise click.BadParameter(f"File '{definition}' does not exist.", param_hint="'DEFINITION'")
+
+
+def _overrides(values: tuple[str, ...]) -> dict:
+    from stepflow.sam import parse_parameter_overrides
+
+    return parse_parameter_overrides(values)
+
+
 @cli.command()
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False))
+@click.argument("definition")
 @click.option("--input", "input_json", help="Execution input as JSON text.")
 @click.option("--input-file", type=click.Path(exists=True, dir_okay=False), help="Execution input from a JSON file.")
 @click.option("--template", type=click.Path(exists=True, dir_okay=False), help="SAM template whose functions run locally.")
@@ -66,14 +85,18 @@ def cli() -> None:
               help="Step Functions Local MockConfigFile; the states its --test-case names are mocked.")
 @click.option("--test-case", help="The mock config's test case to run (needs --mock-config).")
 @click.option("--state-machine-name", help="The mock config's StateMachines entry (default: its only one).")
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help=PARAMETER_OVERRIDES_HELP)
 def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name,
-        mock_config, test_case, state_machine_name):
+        mock_config, test_case, state_machine_name, parameter_overrides):
     """Run one execution of DEFINITION to its end and print its output.
 
     Exit status: 0 SUCCEEDED, 1 FAILED (error and cause on stderr), 2 invalid definition,
     input or usage, 3 TIMED_OUT, 4 ABORTED.
 
     Example: stepflow run examples/orders/statemachine.asl.json --input '{"orders": [1, 2]}'
+
+    DEFINITION may be a state machine of the --template, by logical id or name:
+    stepflow run OrdersMachine --template template.yaml --parameter-overrides Stage=dev
 
     With mocks: stepflow run sm.asl.json --mock-config MockConfigFile.json --test-case HappyPath
     """
@@ -83,11 +106,12 @@ def run(definition, input_json, input_file, template, time_scale, no_limits, sho
     if (mock_config is None) != (test_case is None):
         raise click.UsageError("--mock-config and --test-case go together")
     try:
-        text = _read_definition(definition)
+        text = _definition_text(definition, template)
         input_text = _read_input(input_json, input_file)
         result = run_execution(text, input_text, template=template, time_scale=time_scale,
                                limits=Limits.relaxed() if no_limits else None, name=name,
-                               mock_config=mock_config, test_case=test_case, state_machine_name=state_machine_name)
+                               mock_config=mock_config, test_case=test_case, state_machine_name=state_machine_name,
+                               parameter_overrides=_overrides(parameter_overrides))
     except (DefinitionError, InvalidInputError, StepflowError) as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_USAGE)
@@ -137,7 +161,8 @@ def validate(definitions, machine_type):
 @click.option("--port", default=8083, show_default=True, type=int)
 @click.option("--store", "store_url", default="sqlite:///.stepflow/stepflow.db", show_default=True, envvar="STEPFLOW_STORE",
               help="Store URL: sqlite:///path.db (durable), postgresql://..., or memory:// (nothing kept).")
-@click.option("--template", type=click.Path(exists=True, dir_okay=False), help="SAM template whose functions run locally.")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False),
+              help="SAM template: its functions run locally, its state machines are registered at start.")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies Wait, Retry backoff and timeouts.")
 @click.option("--no-limits", is_flag=True, help="Lift AWS limits (256 KiB payloads, 25,000 history events).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
@@ -145,7 +170,9 @@ def validate(definitions, machine_type):
               help="Require AWS SigV4-signed requests; keys from FILE (lines 'ACCESS_KEY_ID SECRET') or 'env' (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
 @click.option("--mock-config", type=click.Path(exists=True, dir_okay=False), envvar="SFN_MOCK_CONFIG",
               help="Step Functions Local MockConfigFile; StartExecution on '...:stateMachine:Name#TestCase' uses it.")
-def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source, mock_config):
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help=PARAMETER_OVERRIDES_HELP)
+def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source, mock_config,
+          parameter_overrides):
     """Serve the Step Functions API (boto3, aws CLI) and the console.
 
     Example: stepflow serve --template template.yaml &
@@ -161,8 +188,11 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
 
     try:
         settings = Settings(store_url=store_url, template=template, time_scale=time_scale,
-                            limits=Limits.relaxed() if no_limits else Limits(), mock_config=mock_config)
-        app = create_app(Runtime(settings))
+                            limits=Limits.relaxed() if no_limits else Limits(), mock_config=mock_config,
+                            parameter_overrides=_overrides(parameter_overrides))
+        runtime = Runtime(settings)
+        runtime.register_project_state_machines()  # every state machine of --template, created or updated
+        app = create_app(runtime)
         if auth_source:
             from stepflow.server.auth import SigV4Middleware, SigV4Verifier, load_keys
 
