@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import itertools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -64,7 +65,7 @@ class MockConfig:
         self.responses = responses
 
     @classmethod
-    def load(cls, source: str | Path | Mapping) -> "MockConfig":
+    def load(cls, source: str | Path | Mapping) -> MockConfig:
         """From a file path or an already-read JSON object; raises ConfigurationError when malformed."""
         document = source if isinstance(source, Mapping) else _read(Path(source))
         if not isinstance(document, Mapping):
@@ -138,7 +139,7 @@ def _states(where: str, states: Any) -> dict[str, str]:
 def _answers(name: str, entries: Any) -> list[Answer]:
     answers = [_answer(f"MockedResponses.{name}.{key}", key, entry) for key, entry in _object(entries, f"MockedResponses.{name}").items()]
     answers.sort(key=lambda a: a.first)
-    for before, after in zip(answers, answers[1:]):
+    for before, after in itertools.pairwise(answers):
         if after.first <= before.last:
             raise ConfigurationError(f"mock config: MockedResponses.{name} has overlapping invocation numbers ({after.first})")
     return answers
@@ -277,7 +278,7 @@ async def _call(function: Callable, parameters: Any) -> TaskResult:
             value = await value
     except StatesError as failure:
         return TaskResult(error=failure.error, cause=failure.cause)
-    except Exception as failure:  # like an unhandled exception in a Lambda handler
+    except Exception as failure:  # noqa: BLE001 - like an unhandled exception in a Lambda handler
         return TaskResult(error=type(failure).__name__, cause=str(failure))
     return TaskResult(output=value)
 
