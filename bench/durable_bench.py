@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE = 20_000
 TARGET_RATIO = 0.30
+MIN_CPU_SECONDS = 0.1  # /proc counts CPU time in 10 ms ticks: shorter runs get no CPU rate
 
 
 def load_sfn_bench():
@@ -76,7 +77,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"stepflow serve ({self.label}) exited early: see {self.log.name}")
+                self.log.flush()
+                tail = Path(self.log.name).read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError(f"stepflow serve ({self.label}) exited early:\n" + "\n".join(tail))
             with contextlib.suppress(OSError):
                 urllib.request.urlopen(self.url + "/health", timeout=2).read()
                 return
@@ -154,7 +157,7 @@ def measure(sfn, server: Server, client, machine_arn: str, payload: dict, expect
     if check_history and run.get("transitions_hist") != expected:
         raise RuntimeError(f"expected {expected} transitions, history shows {run.get('transitions_hist')}")
     return {"engine_rate": expected / run["engine_s"], "wall_rate": expected / run["wall_s"], "engine_s": run["engine_s"],
-            "cpu_rate": expected / cpu if cpu > 0 else None}
+            "cpu_rate": expected / cpu if cpu >= MIN_CPU_SECONDS else None}
 
 
 def run_rounds(sfn, servers: list[Server], loads, rounds: int, timeout: float) -> dict:
@@ -185,10 +188,15 @@ def summarise(runs: dict, labels: list[str], loads) -> list[dict]:
                 "workload": name, "store": label, "transitions": expected, "runs": len(cell),
                 "engine_transitions_per_s": round(rate), "wall_transitions_per_s": round(statistics.median(r["wall_rate"] for r in cell)),
                 "engine_s_median": round(statistics.median(r["engine_s"] for r in cell), 4),
-                "server_cpu_transitions_per_s": round(statistics.median(r["cpu_rate"] or 0 for r in cell)),
+                "server_cpu_transitions_per_s": _median_or_none([r["cpu_rate"] for r in cell]),
                 "share_of_memory": round(rate / memory_rate, 3),
             })
     return rows
+
+
+def _median_or_none(values: list) -> int | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known)) if known else None
 
 
 def verdict(rows: list[dict]) -> list[str]:
@@ -206,7 +214,11 @@ def print_table(rows: list[dict]) -> None:
     print(f"\n{'workload':14} {'store':9} {'engine tr/s':>12} {'of memory':>10} {'wall tr/s':>10} {'server CPU tr/s':>16}")
     for row in rows:
         print(f"{row['workload']:14} {row['store']:9} {row['engine_transitions_per_s']:>12,} {row['share_of_memory']:>10.0%} "
-              f"{row['wall_transitions_per_s']:>10,} {row['server_cpu_transitions_per_s']:>16,}")
+              f"{row['wall_transitions_per_s']:>10,} {_figure(row['server_cpu_transitions_per_s']):>16}")
+
+
+def _figure(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
 def main(argv=None) -> int:

@@ -59,12 +59,18 @@ def emit(exe: Execution, event_type: str, **details) -> None:
                        "type": event_type, **details})
 
 
-def step(store, exe: Execution, change, *event_types: str) -> Progress:
-    """One interpreter call: ``change(exe, progress)`` edits frames, then events, then commit."""
+def call(exe: Execution, change, *event_types: str) -> Progress:
+    """One interpreter call, not yet committed: ``change(exe, progress)`` edits frames, then events."""
     progress = Progress(first_event=len(exe.events))
     change(exe, progress)
     for event_type in event_types:
         emit(exe, event_type)
+    return progress
+
+
+def step(store, exe: Execution, change, *event_types: str) -> Progress:
+    """One interpreter call, committed."""
+    progress = call(exe, change, *event_types)
     store.commit(exe, progress)
     return progress
 
@@ -291,6 +297,47 @@ def test_a_stale_writer_cannot_overwrite_a_newer_transition(open_stores):
     assert [e["id"] for e in fresh.history(exe.arn)] == [1, 2, 3]
     step(fresh, taken, lambda e, p: put_frame(e, p, ROOT, state="C"), "PassStateEntered")
     assert fresh.get_execution(exe.arn, with_frames=True).frames[ROOT].state == "C"
+
+
+# group commit ------------------------------------------------------------------------------------
+
+
+def test_group_commit_writes_every_execution_and_merges_calls_on_one(open_stores):
+    store = open_stores()
+    first, second = started(store, "g1"), started(store, "g2")
+    batch = [
+        (first, call(first, lambda e, p: put_frame(e, p, "M[0]", state="C", parent=ROOT), "MapIterationStarted")),
+        (second, call(second, lambda e, p: put_frame(e, p, ROOT, state="B"), "PassStateExited")),
+        (first, call(first, lambda e, p: (drop_frame(e, p, "M[0]"), put_frame(e, p, "M[1]", state="P")), "MapIterationSucceeded")),
+    ]
+    assert store.commit_many(batch) == []
+    reader = another(open_stores, store)
+    loaded = reader.get_execution(first.arn, with_frames=True)
+    assert sorted(loaded.frames) == [ROOT, "M[1]"] and loaded.frames["M[1]"].state == "P"
+    assert [e["type"] for e in reader.history(first.arn)][2:] == ["MapIterationStarted", "MapIterationSucceeded"]
+    assert [e["id"] for e in reader.history(first.arn)] == [1, 2, 3, 4]
+    assert reader.get_execution(second.arn, with_frames=True).frames[ROOT].state == "B"
+    step(store, first, lambda e, p: put_frame(e, p, ROOT, state="Z"), "PassStateEntered")  # versions still line up
+    assert [e["id"] for e in reader.history(first.arn)] == [1, 2, 3, 4, 5]
+
+
+def test_group_commit_refuses_only_the_stale_execution(open_stores):
+    stale, fresh = open_stores(), open_stores()
+    needs_sql(stale)
+    stale.lease_seconds = 0.0
+    contended = started(stale, "contended")
+    stale.lease_seconds = 30.0
+    kept = started(stale, "kept")
+    [taken] = fresh.running()
+    step(fresh, taken, lambda e, p: put_frame(e, p, ROOT, state="B"), "PassStateExited")
+    batch = [
+        (contended, call(contended, lambda e, p: put_frame(e, p, ROOT, state="STALE"), "PassStateExited")),
+        (kept, call(kept, lambda e, p: put_frame(e, p, ROOT, state="K"), "PassStateExited")),
+    ]
+    assert stale.commit_many(batch) == [contended]
+    assert fresh.get_execution(contended.arn, with_frames=True).frames[ROOT].state == "B"
+    assert fresh.get_execution(kept.arn, with_frames=True).frames[ROOT].state == "K"
+    assert len(fresh.history(contended.arn)) == 3 and len(fresh.history(kept.arn)) == 3
 
 
 # other resources ------------------------------------------------------------------------------------

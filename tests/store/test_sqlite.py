@@ -25,7 +25,7 @@ def in_database_file(path) -> list:
     conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
     try:
         return conn.execute("SELECT name FROM state_machines").fetchall()
-    except sqlite3.OperationalError:  # not even the tables are there yet
+    except sqlite3.DatabaseError:  # no tables yet, or a checkpoint is writing the file right now
         return []
     finally:
         conn.close()

@@ -42,6 +42,10 @@ class MemoryStore:
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Nothing to write: the execution object is the stored snapshot."""
 
+    def commit_many(self, batch: list) -> list[Execution]:
+        """Nothing to write, nothing refused."""
+        return []
+
     def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
         return self._executions.get(arn)
 

@@ -34,7 +34,10 @@ class Store(Protocol):
         """Record a new execution before its first transition."""
 
     def commit(self, exe: Execution, progress: Progress) -> None:
-        """Persist one interpreter call's changes atomically."""
+        """Persist one interpreter call's changes atomically (LeaseLost if another process did)."""
+
+    def commit_many(self, batch: list[tuple[Execution, Progress]]) -> list[Execution]:
+        """Group commit: persist several calls in one transaction; return the refused executions."""
 
     def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
         """The execution's status and result; its frames too when asked (to run it)."""

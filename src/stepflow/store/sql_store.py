@@ -85,6 +85,21 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
+def merge_progress(batch: list[tuple[Execution, Progress]]) -> list[tuple[Execution, Progress]]:
+    """One (execution, progress) per execution: frames written once with their latest content,
+    events from the earliest call on. Removal then re-creation ends as an upsert."""
+    merged: dict[str, tuple[Execution, Progress]] = {}
+    for exe, progress in batch:
+        if exe.arn not in merged:
+            merged[exe.arn] = (exe, Progress(dirty=set(progress.dirty), removed=set(progress.removed), first_event=progress.first_event))
+            continue
+        total = merged[exe.arn][1]
+        total.dirty |= progress.dirty
+        total.removed |= progress.removed
+        total.first_event = min(total.first_event, progress.first_event)
+    return list(merged.values())
+
+
 class SqlStore:
     """The store protocol over a DB-API connection; dialects subclass it."""
 
@@ -172,26 +187,44 @@ class SqlStore:
 
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Persist one interpreter call: execution row, changed/removed frames, new events."""
-        version = self._versions.get(exe.arn, 0)
-        events = exe.events[progress.first_event:]
-        arn = exe.arn
+        if self.commit_many([(exe, progress)]):
+            raise LeaseLost(f"execution {exe.arn} was committed by another process")
+
+    def commit_many(self, batch: list[tuple[Execution, Progress]]) -> list[Execution]:
+        """Group commit: several interpreter calls in ONE transaction (calls on one execution
+        merged). Returns the executions refused by the version check (another process
+        committed them): nothing of theirs is written; the others' changes are."""
+        merged = merge_progress(batch)
+        refused = []
         with self.transaction() as cur:
-            cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": version})
-            if cur.rowcount != 1:
-                raise LeaseLost(f"execution {arn} was committed by another process")
-            if exe.status == SUCCEEDED:
-                cur.execute(self.q["delete_frames"], {"arn": arn})
-            else:
-                if progress.removed:
-                    cur.executemany(self.q["delete_frame"], [{"arn": arn, "key": k} for k in progress.removed])
-                frames = exe.frames
-                rows = [{"arn": arn, "key": k, "data": codec.frame_json(frames[k])} for k in progress.dirty if k in frames]
-                if rows:
-                    cur.executemany(self.q["upsert_frame"], rows)
-            if events:
-                cur.execute(self.q["insert_event_page"], {"arn": arn, "first_id": events[0]["id"], "last_id": events[-1]["id"], "data": codec.events_json(events)})
-        self._versions[arn] = version + 1
-        del exe.events[:]  # committed: history is read from the database from now on
+            for exe, progress in merged:
+                if not self._write(cur, exe, progress):
+                    refused.append(exe)
+        for exe, _ in merged:
+            if exe not in refused:
+                self._versions[exe.arn] = self._versions.get(exe.arn, 0) + 1
+                del exe.events[:]  # committed: history is read from the database from now on
+        return refused
+
+    def _write(self, cur, exe: Execution, progress: Progress) -> bool:
+        """One execution's share of a commit; False (nothing written) if its version moved on."""
+        arn = exe.arn
+        cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": self._versions.get(arn, 0)})
+        if cur.rowcount != 1:
+            return False
+        if exe.status == SUCCEEDED:
+            cur.execute(self.q["delete_frames"], {"arn": arn})
+        else:
+            if progress.removed:
+                cur.executemany(self.q["delete_frame"], [{"arn": arn, "key": k} for k in progress.removed])
+            frames = exe.frames
+            rows = [{"arn": arn, "key": k, "data": codec.frame_json(frames[k])} for k in progress.dirty if k in frames]
+            if rows:
+                cur.executemany(self.q["upsert_frame"], rows)
+        events = exe.events[progress.first_event:]
+        if events:
+            cur.execute(self.q["insert_event_page"], {"arn": arn, "first_id": events[0]["id"], "last_id": events[-1]["id"], "data": codec.events_json(events)})
+        return True
 
     def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
         row = self._one("get_execution", {"arn": arn})
