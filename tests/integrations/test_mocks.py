@@ -305,10 +305,17 @@ def test_a_state_machine_missing_from_the_config_is_refused_at_start():
 
 def test_a_config_with_several_state_machines_needs_a_name():
     two = {**AWS_EXAMPLE, "StateMachines": {**AWS_EXAMPLE["StateMachines"], "Second": {"TestCases": {}}}}
-    with pytest.raises(ConfigurationError, match="LambdaSQSIntegration, Second"):
+    with pytest.raises(ApiError, match=r"'stepflow-run' is not defined .*LambdaSQSIntegration, Second"):
         run_case(LAMBDA_SQS, two, "HappyPath")
     result = run_case(LAMBDA_SQS, two, "HappyPath", state_machine_name="LambdaSQSIntegration")
     assert result.output == SQS_OK
+
+
+def test_a_template_state_machine_is_looked_up_by_its_own_name():
+    both = {"StateMachines": {"Machine": {"TestCases": {"Hi": {"Greet": "Hello"}}}, "Other": {"TestCases": {}}},
+            "MockedResponses": {"Hello": {"0": returns({"Payload": {"message": "mocked", "stage": "none"}})}}}
+    result = stepflow.run("Machine", {"name": "x"}, template=str(TEMPLATE), mock_config=both, test_case="Hi")
+    assert result.output == {"message": "mocked", "stage": "none"}
 
 
 def test_a_test_case_without_a_mock_config_is_refused():
@@ -415,7 +422,7 @@ def test_cli_run_names_the_state_machine_of_the_config(files, tmp_path):
     two = tmp_path / "two.json"
     two.write_text(json.dumps({**AWS_EXAMPLE, "StateMachines": {**AWS_EXAMPLE["StateMachines"], "B": {"TestCases": {"X": {}}}}}))
     unnamed = cli_run(definition, "--mock-config", str(two), "--test-case", "HappyPath")
-    assert unnamed.exit_code == 2 and "--state-machine-name" in unnamed.stderr
+    assert unnamed.exit_code == 2 and "B, LambdaSQSIntegration" in unnamed.stderr
     named = cli_run(definition, "--mock-config", str(two), "--test-case", "HappyPath", "--state-machine-name", "LambdaSQSIntegration")
     assert named.exit_code == 0 and json.loads(named.stdout) == SQS_OK
 

@@ -84,7 +84,7 @@ def _overrides(values: tuple[str, ...]) -> dict:
 @click.option("--mock-config", type=click.Path(exists=True, dir_okay=False),
               help="Step Functions Local MockConfigFile; the states its --test-case names are mocked.")
 @click.option("--test-case", help="The mock config's test case to run (needs --mock-config).")
-@click.option("--state-machine-name", help="The mock config's StateMachines entry (default: its only one).")
+@click.option("--state-machine-name", help="The mock config's StateMachines entry (default: its only one, else the state machine's own name).")
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help=PARAMETER_OVERRIDES_HELP)
 def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name,
         mock_config, test_case, state_machine_name, parameter_overrides):

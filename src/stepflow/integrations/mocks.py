@@ -74,20 +74,12 @@ class MockConfig:
         responses = {name: _answers(name, entries) for name, entries in _object(document.get("MockedResponses", {}), "MockedResponses").items()}
         return cls(machines, responses)
 
-    def default_machine(self) -> str:
-        """The only state machine in the file (for ``stepflow run`` without ``--state-machine-name``)."""
-        if len(self.machines) != 1:
-            names = ", ".join(sorted(self.machines)) or "none"
-            raise ConfigurationError(
-                f"mock config: name the state machine to use (--state-machine-name); the file has {names}"
-            )
-        return next(iter(self.machines))
-
     def check_test_case(self, machine: str, case: str) -> None:
         """Raise the API error StartExecution returns for an unknown state machine or test case."""
         cases = self.machines.get(machine)
         if cases is None:
-            raise ApiError("ValidationException", f"State machine '{machine}' is not defined in the mock configuration (test case '{case}')")
+            names = ", ".join(sorted(self.machines)) or "none"
+            raise ApiError("ValidationException", f"State machine '{machine}' is not defined in the mock configuration (its StateMachines: {names})")
         if case not in cases:
             raise ApiError("ValidationException", f"Test case '{case}' is not defined for state machine '{machine}' in the mock configuration")
 
@@ -306,10 +298,11 @@ def for_run(
     mock_config: str | Path | Mapping | None, test_case: str | None, machine_name: str | None
 ) -> tuple[MockConfig | None, str | None]:
     """The loaded config and the StateMachines key one ``stepflow run`` execution uses: the name
-    given, else the file's only state machine (needed only when a test case is given)."""
+    given, else the file's only state machine; with several and no name, the execution's own state
+    machine name (a template's state machine) must be one of them."""
     if mock_config is None:
         return None, machine_name
     config = mock_config if isinstance(mock_config, MockConfig) else MockConfig.load(mock_config)
-    if machine_name is None and test_case is not None:
-        machine_name = config.default_machine()
+    if machine_name is None and test_case is not None and len(config.machines) == 1:
+        machine_name = next(iter(config.machines))
     return config, machine_name
