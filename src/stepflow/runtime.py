@@ -26,6 +26,7 @@ from stepflow.integrations.activities import ActivityIntegration
 from stepflow.integrations.lambda_runtime import LocalFunction
 from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
 from stepflow.integrations.registry import Integrations
+from stepflow.integrations.services import register_services
 from stepflow.service import MachineCache, StepFunctions
 from stepflow.store import open_store
 
@@ -51,6 +52,10 @@ class Settings:
     mocks: Mapping[str, Callable] = field(default_factory=dict)  # Python mocks: state/function/resource -> fn
     mock_state_machine: str | None = None  # the StateMachines key for every execution (stepflow run)
     parameter_overrides: dict = field(default_factory=dict)  # the template's Parameters (sam --parameter-overrides)
+    smtp: str | None = field(default_factory=lambda: os.environ.get("STEPFLOW_SMTP"))  # "host:port" for SNS email
+    smtp_from: str | None = None  # the From of SNS emails (default "stepflow notifications <no-reply@localhost>")
+    messages_sink: str | None = field(default_factory=lambda: os.environ.get("STEPFLOW_MESSAGES_SINK"))  # JSONL of every SNS message
+    glue_log_dir: str = ".stepflow/glue"  # Glue job run logs: <dir>/<job>/<run-id>.log
 
 
 class Runtime:
@@ -77,6 +82,10 @@ class Runtime:
         )
         self.integrations.activities = ActivityIntegration(self.service.activity_queue, self.integrations.callbacks)
         self.service.check_test_case = _mocks.test_case_check(self.tasks)
+        self.services = register_services(
+            self.integrations, service=self.service, runner=self.runner, store=self.store, settings=settings,
+            time_scale=self.clock.time_scale, project=lambda: getattr(self, "project", None),
+        )
         self._maintenance: asyncio.Task | None = None
 
     def register_project_state_machines(self) -> list[str]:
@@ -213,6 +222,7 @@ async def _run_once(rt: Runtime, definition, input_value, name, machine_type, te
     exe = rt.runner.active.get(started["executionArn"]) or rt.store.get_execution(started["executionArn"])
     if not exe.finished:
         exe = await rt.runner.wait(exe.arn)
+    await rt.services.drain()  # Glue runs started without .sync, SNS deliveries
     return _result(rt, exe)
 
 

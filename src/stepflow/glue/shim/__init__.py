@@ -1,0 +1,1 @@
+"""The directory put on a Glue job run's PYTHONPATH (holds the ``awsglue`` stand-in)."""
