@@ -24,7 +24,9 @@ from stepflow.api.map_runs import MapRunJournal
 from stepflow.integrations import mocks as _mocks
 from stepflow.integrations.activities import ActivityIntegration
 from stepflow.integrations.lambda_runtime import LocalFunction
+from stepflow.integrations.lambda_logs import DEFAULT_LOGS_DIR, LambdaLogs
 from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
+from stepflow.integrations.lambda_workers import LambdaWorkers, WorkerFunction
 from stepflow.integrations.registry import Integrations
 from stepflow.integrations.services import register_services
 from stepflow.service import MachineCache, StepFunctions
@@ -48,6 +50,8 @@ class Settings:
     account: str = sam.DEFAULT_ACCOUNT
     handlers: Mapping[str, Callable] = field(default_factory=dict)
     clock: Clock | None = None
+    lambda_mode: str = "process"  # template functions in worker processes, or "inprocess" (tests, benchmarks)
+    lambda_logs_dir: str = DEFAULT_LOGS_DIR  # worker-process invocation logs (stepflow logs FUNCTION)
     mock_config: Any = None  # a Step Functions Local MockConfigFile: path, JSON object or MockConfig
     mocks: Mapping[str, Callable] = field(default_factory=dict)  # Python mocks: state/function/resource -> fn
     mock_state_machine: str | None = None  # the StateMachines key for every execution (stepflow run)
@@ -66,7 +70,8 @@ class Runtime:
         self.clock = settings.clock or Clock(settings.time_scale)
         self.store = open_store(settings.store_url)
         self.project: sam.Project | None = _project(settings)
-        self.functions = FunctionRegistry(_functions(settings, self.project))
+        self.lambda_workers = LambdaWorkers(LambdaLogs(settings.lambda_logs_dir)) if settings.lambda_mode == "process" else None
+        self.functions = FunctionRegistry(_functions(settings, self.project, self.lambda_workers))
         self.integrations = Integrations(LambdaIntegration(self.functions, settings.region, settings.account))
         from stepflow.engine.interpreter import Interpreter
 
@@ -87,6 +92,11 @@ class Runtime:
             time_scale=self.clock.time_scale, project=lambda: getattr(self, "project", None),
         )
         self._maintenance: asyncio.Task | None = None
+
+    def close(self) -> None:
+        """Shut down what this runtime started outside the event loop (Lambda worker processes)."""
+        if self.lambda_workers is not None:
+            self.lambda_workers.close()
 
     def register_project_state_machines(self) -> list[str]:
         """Create every state machine the template declares, or update it when its definition or
@@ -143,8 +153,9 @@ def _project(settings: Settings) -> sam.Project | None:
     return sam.load_project(settings.template, settings.parameter_overrides, settings.region, settings.account)
 
 
-def _functions(settings: Settings, project: sam.Project | None = None) -> list[LocalFunction]:
-    out: list[LocalFunction] = [LocalFunction(spec) for spec in (project.functions if project else ())]
+def _functions(settings: Settings, project: sam.Project | None = None, workers: LambdaWorkers | None = None) -> list:
+    make = (lambda spec: WorkerFunction(spec, workers)) if workers is not None else LocalFunction
+    out: list = [make(spec) for spec in (project.functions if project else ())]
     for name, handler in settings.handlers.items():
         fn_name = name.split(":function:", 1)[1].split(":")[0] if ":function:" in name else name
         spec = sam.FunctionSpec(logical_id=fn_name, name=fn_name, handler="inline.handler", code_uri=Path(os.getcwd()),
@@ -182,6 +193,7 @@ def run(
     test_case: str | None = None,
     state_machine_name: str | None = None,
     parameter_overrides: dict | None = None,
+    lambda_mode: str = "process",
 ) -> Result:
     """Run one execution to its end in memory and return its status, output and history.
 
@@ -198,14 +210,22 @@ def run(
     With a ``template``, its state machines are registered first and ``definition`` may be one
     of them, named by logical id or name (``run("OrdersMachine", template="template.yaml")``);
     ``parameter_overrides`` set the template's Parameters.
+
+    ``lambda_mode`` "process" runs the template's functions in worker processes (Lambda-like
+    execution environments); "inprocess" calls them in this interpreter (faster, no isolation).
+    ``handlers`` callables always run in-process.
     """
     config, machine_name = _mocks.for_run(mock_config, test_case, state_machine_name)
     settings = Settings(
         template=template, time_scale=time_scale, handlers=dict(handlers or {}), clock=clock,
         limits=limits or Limits(), mock_config=config, mocks=dict(mocks or {}), mock_state_machine=machine_name,
-        parameter_overrides=dict(parameter_overrides or {}),
+        parameter_overrides=dict(parameter_overrides or {}), lambda_mode=lambda_mode,
     )
-    return asyncio.run(_run_once(Runtime(settings), definition, input, name, state_machine_type, test_case))
+    rt = Runtime(settings)
+    try:
+        return asyncio.run(_run_once(rt, definition, input, name, state_machine_type, test_case))
+    finally:
+        rt.close()
 
 
 async def _run_once(rt: Runtime, definition, input_value, name, machine_type, test_case=None) -> Result:

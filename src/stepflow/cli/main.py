@@ -86,8 +86,10 @@ def _overrides(values: tuple[str, ...]) -> dict:
 @click.option("--test-case", help="The mock config's test case to run (needs --mock-config).")
 @click.option("--state-machine-name", help="The mock config's StateMachines entry (default: its only one, else the state machine's own name).")
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help=PARAMETER_OVERRIDES_HELP)
+@click.option("--lambda-mode", type=click.Choice(["process", "inprocess"]), default="process", show_default=True,
+              help="Template functions in worker processes (Lambda-like environments) or in this process.")
 def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name,
-        mock_config, test_case, state_machine_name, parameter_overrides):
+        mock_config, test_case, state_machine_name, parameter_overrides, lambda_mode):
     """Run one execution of DEFINITION to its end and print its output.
 
     Exit status: 0 SUCCEEDED, 1 FAILED (error and cause on stderr), 2 invalid definition,
@@ -111,7 +113,7 @@ def run(definition, input_json, input_file, template, time_scale, no_limits, sho
         result = run_execution(text, input_text, template=template, time_scale=time_scale,
                                limits=Limits.relaxed() if no_limits else None, name=name,
                                mock_config=mock_config, test_case=test_case, state_machine_name=state_machine_name,
-                               parameter_overrides=_overrides(parameter_overrides))
+                               parameter_overrides=_overrides(parameter_overrides), lambda_mode=lambda_mode)
     except (DefinitionError, InvalidInputError, StepflowError) as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_USAGE)
@@ -171,8 +173,10 @@ def validate(definitions, machine_type):
 @click.option("--mock-config", type=click.Path(exists=True, dir_okay=False), envvar="SFN_MOCK_CONFIG",
               help="Step Functions Local MockConfigFile; StartExecution on '...:stateMachine:Name#TestCase' uses it.")
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help=PARAMETER_OVERRIDES_HELP)
+@click.option("--lambda-mode", type=click.Choice(["process", "inprocess"]), default="process", show_default=True,
+              help="Template functions in worker processes (Lambda-like environments) or in this process.")
 def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source, mock_config,
-          parameter_overrides):
+          parameter_overrides, lambda_mode):
     """Serve the Step Functions API (boto3, aws CLI) and the console.
 
     Example: stepflow serve --template template.yaml &
@@ -189,7 +193,7 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
     try:
         settings = Settings(store_url=store_url, template=template, time_scale=time_scale,
                             limits=Limits.relaxed() if no_limits else Limits(), mock_config=mock_config,
-                            parameter_overrides=_overrides(parameter_overrides))
+                            parameter_overrides=_overrides(parameter_overrides), lambda_mode=lambda_mode)
         runtime = Runtime(settings)
         runtime.register_project_state_machines()  # every state machine of --template, created or updated
         app = create_app(runtime)
@@ -208,12 +212,17 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
     # loop/http "auto" pick uvloop and httptools (dependencies) and fall back to asyncio and h11.
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                 proxy_headers=False, server_header=False)
+    runtime.close()
 
 
 from stepflow.cli.store_commands import COMMANDS as _STORE_COMMANDS  # noqa: E402
 
 for _command in _STORE_COMMANDS:
     cli.add_command(_command)
+
+from stepflow.cli.logs_command import logs as _logs_command  # noqa: E402
+
+cli.add_command(_logs_command)
 
 
 def main() -> None:

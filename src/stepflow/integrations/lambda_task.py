@@ -18,6 +18,7 @@ from typing import Any
 from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import LAMBDA, TaskRequest, TaskResult
 from stepflow.integrations.lambda_runtime import InvokeResponse, LocalFunction
+from stepflow.integrations.lambda_workers import LambdaServiceError
 
 
 class FunctionRegistry:
@@ -44,7 +45,8 @@ class FunctionRegistry:
 
 
 class LambdaIntegration:
-    """Invokes local functions on a thread pool (handlers block; the event loop must not)."""
+    """Invokes local functions: worker-process functions (``invoke_async``) enforce their own
+    Timeout; in-process ones run on a thread pool (handlers block; the event loop must not)."""
 
     def __init__(self, registry: FunctionRegistry, region: str = "us-east-1", account: str = "123456789012", max_threads: int = 64):
         self.registry = registry
@@ -57,8 +59,11 @@ class LambdaIntegration:
             return await self._legacy(request)
         return await self._service(request)
 
-    async def _call(self, function: LocalFunction, payload: bytes) -> InvokeResponse:
+    async def _call(self, function: LocalFunction, payload: bytes, execution_arn: str = "") -> InvokeResponse:
         request_id = str(uuid.uuid4())
+        invoke_async = getattr(function, "invoke_async", None)
+        if invoke_async is not None:
+            return await invoke_async(payload, request_id, execution_arn)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, function.invoke, payload, request_id)
         try:
@@ -72,7 +77,10 @@ class LambdaIntegration:
         function = self.registry.find(request.resource.arn)
         if function is None:
             return self._not_found(request.resource.arn)
-        response = await self._call(function, dumps(request.parameters).encode())
+        try:
+            response = await self._call(function, dumps(request.parameters).encode(), request.execution_arn)
+        except LambdaServiceError as error:
+            return TaskResult(error=error.error, cause=error.cause)
         if response.function_error:
             return _function_failure(response, compact=False)
         return TaskResult(output=_decode(response.payload))
@@ -87,7 +95,10 @@ class LambdaIntegration:
         function = self.registry.find(reference)
         if function is None:
             return self._not_found(reference)
-        response = await self._call(function, _request_payload(params.get("Payload")))
+        try:
+            response = await self._call(function, _request_payload(params.get("Payload")), request.execution_arn)
+        except LambdaServiceError as error:
+            return TaskResult(error=error.error, cause=error.cause)
         if response.function_error:
             return _function_failure(response, compact=True)
         return TaskResult(output=_invoke_output(response))
