@@ -220,6 +220,11 @@ from stepflow.cli.store_commands import COMMANDS as _STORE_COMMANDS  # noqa: E40
 for _command in _STORE_COMMANDS:
     cli.add_command(_command)
 
+from stepflow.cli.service_commands import COMMANDS as _SERVICE_COMMANDS  # noqa: E402
+
+for _command in _SERVICE_COMMANDS:
+    cli.add_command(_command)
+
 from stepflow.cli.logs_command import logs as _logs_command  # noqa: E402
 
 cli.add_command(_logs_command)

@@ -126,7 +126,7 @@ class SnsPublish:
             arn = subscription_arn(topic.arn, sub.protocol, sub.endpoint)
             record = notification(doc, text, arn)
             raw = bool(sub.raw_message_delivery) and sub.protocol in ("http", "https", "sqs", "file", "firehose")
-            body = text if raw else json.dumps(record, indent=2)
+            body = text if raw or sub.protocol == "email" else json.dumps(record, indent=2)
             out.append(Delivery(sub.protocol, sub.endpoint, arn, body, raw, doc["Subject"] or DEFAULT_SUBJECT,
                                 doc["MessageId"], topic.arn, _lambda_record(record, arn)))
         return out
