@@ -28,7 +28,7 @@ from typing import Any
 
 from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import SYNC, SYNC2, TaskRequest, TaskResult
-from stepflow.errors import TASK_FAILED, ApiError
+from stepflow.errors import RUNTIME, TASK_FAILED, ApiError
 from stepflow.integrations.aws_shapes import (
     ServiceError, epoch_millis, iso_timestamp, parameters_of, sdk_v2_cause, with_sdk_metadata,
 )
@@ -203,7 +203,7 @@ class SfnSdk:
         action = request.resource.action
         method = getattr(self.service, _snake(action), None)
         if action not in SDK_ACTIONS or method is None:
-            return TaskResult(error="States.Runtime", cause=f"stepflow does not support the resource '{request.resource.arn}' locally.")
+            return TaskResult(error=RUNTIME, cause=f"stepflow does not support the resource '{request.resource.arn}' locally.")
         kwargs = {_camel(key): value for key, value in parameters_of(request).items()}
         try:
             response = method(**kwargs)

@@ -109,7 +109,7 @@ class LocalQueues:
             return seen[1]  # a duplicate within five minutes: accepted, not delivered again
         self._sequence += 1
         extra = {"MessageGroupId": group_id, "MessageDeduplicationId": dedup_id,
-                 "SequenceNumber": f"{int(now * 1000):020d}{self._sequence:0>6}"[-20:]}
+                 "SequenceNumber": f"{int(now * 1000)}{self._sequence:07d}"}  # grows, as SQS's does
         response = self._store(queue, body, attributes, extra, origin)
         self._dedup[(queue.url, dedup_id)] = (now, response)
         return response
