@@ -11,6 +11,7 @@ from typing import Any
 
 from stepflow.errors import TemplateError
 from stepflow.sam.intrinsics import Resolver
+from stepflow.sam.template import INTRINSIC_KEYS
 
 _PLACEHOLDER = re.compile(r"\$\{([^}!][^}]*)\}")
 
@@ -46,11 +47,12 @@ def _walk(value: Any, where: str, known: set, resolver: Resolver) -> None:
         return
     if not isinstance(value, dict):
         return
-    if len(value) == 1:
+    intrinsic = len(value) == 1 and next(iter(value)) in INTRINSIC_KEYS
+    if intrinsic:
         (key, arg), = value.items()
         _check_one(key, arg, where, known, resolver)
     for key, item in value.items():
-        _walk(item, f"{where}/{key}" if len(value) > 1 else where, known, resolver)
+        _walk(item, where if intrinsic else f"{where}/{key}", known, resolver)
 
 
 def _check_one(key: str, arg: Any, where: str, known: set, resolver: Resolver) -> None:
