@@ -200,8 +200,9 @@ class SqlStore:
             for exe, progress in merged:
                 if not self._write(cur, exe, progress):
                     refused.append(exe)
+        refused_ids = {id(exe) for exe in refused}
         for exe, _ in merged:
-            if exe not in refused:
+            if id(exe) not in refused_ids:
                 self._versions[exe.arn] = self._versions.get(exe.arn, 0) + 1
                 del exe.events[:]  # committed: history is read from the database from now on
         return refused
