@@ -94,9 +94,11 @@ class Runtime:
         self._maintenance: asyncio.Task | None = None
 
     def close(self) -> None:
-        """Shut down what this runtime started outside the event loop (Lambda worker processes)."""
+        """Shut down what this runtime started outside the event loop (Lambda worker processes,
+        Glue job runs still going)."""
         if self.lambda_workers is not None:
             self.lambda_workers.close()
+        self.services.shutdown()
 
     def register_project_state_machines(self) -> list[str]:
         """Create every state machine the template declares, or update it when its definition or

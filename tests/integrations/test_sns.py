@@ -218,3 +218,55 @@ def test_stepflow_messages_lists_recorded_messages(tmp_path):
     assert json.loads(line)["Message"] == "listed"
     other = CliRunner().invoke(cli, ["messages", "--store", store, "--topic", "elsewhere"])
     assert other.exit_code == 0 and "listed" not in other.output
+
+
+@pytest.mark.parametrize("policy, attributes, delivered", [
+    ({"env": ["prod"]}, {"env": {"DataType": "String", "StringValue": "prod"}}, True),
+    ({"env": ["prod"]}, {"env": {"DataType": "String", "StringValue": "dev"}}, False),
+    ({"env": ["prod"]}, {}, False),
+    ({"env": [{"prefix": "pr"}]}, {"env": {"DataType": "String", "StringValue": "prod"}}, True),
+    ({"env": [{"anything-but": ["dev", "test"]}]}, {"env": {"DataType": "String", "StringValue": "dev"}}, False),
+    ({"rows": [{"numeric": [">", 100, "<=", 200]}]}, {"rows": {"DataType": "Number", "StringValue": "150"}}, True),
+    ({"rows": [{"numeric": [">", 100]}]}, {"rows": {"DataType": "Number", "StringValue": "7"}}, False),
+    ({"tags": ["red"]}, {"tags": {"DataType": "String.Array", "StringValue": '["blue", "red"]'}}, True),
+    ({"env": [{"exists": False}]}, {}, True),
+    ({"env": ["prod"], "kind": ["failure"]}, {"env": {"DataType": "String", "StringValue": "prod"}}, False),
+])
+def test_filter_policies_choose_the_subscribers(tmp_path, policy, attributes, delivered):
+    sink = tmp_path / "filtered.jsonl"
+
+    async def scenario():
+        rt = runtime(topic(SubscriptionSpec("file", str(sink), filter_policy=policy)))
+        await publish(rt, {"TopicArn": TOPIC_ARN, "Message": "m", "MessageAttributes": attributes})
+
+    asyncio.run(scenario())
+    assert sink.exists() == delivered
+
+
+def test_filter_policy_on_the_message_body(tmp_path):
+    sink = tmp_path / "body.jsonl"
+    policy = {"job": {"status": ["FAILED"]}}
+
+    async def scenario():
+        rt = runtime(topic(SubscriptionSpec("file", str(sink), filter_policy=policy, filter_policy_scope="MessageBody")))
+        await publish(rt, {"TopicArn": TOPIC_ARN, "Message": {"job": {"status": "SUCCEEDED"}}})
+        await publish(rt, {"TopicArn": TOPIC_ARN, "Message": {"job": {"status": "FAILED"}}})
+
+    asyncio.run(scenario())
+    [line] = sink.read_text().splitlines()
+    assert json.loads(json.loads(line)["Message"]) == {"job": {"status": "FAILED"}}
+
+
+def test_lambda_subscription_invokes_the_local_function_with_an_sns_event():
+    received = []
+
+    async def scenario():
+        rt = Runtime(Settings(handlers={"notify": lambda event, context: received.append(event)}, lambda_mode="inprocess"))
+        rt.project = Project(path=Path("template.yaml"), topics=(topic(SubscriptionSpec("lambda", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:notify")),))
+        await publish(rt, {"TopicArn": TOPIC_ARN, "Message": "to lambda", "Subject": "S"})
+        assert rt.services.sns.messages()[0]["Deliveries"][0]["Status"] == "DELIVERED"
+
+    asyncio.run(scenario())
+    [event] = received
+    record = event["Records"][0]
+    assert record["EventSource"] == "aws:sns" and record["Sns"]["Message"] == "to lambda" and record["Sns"]["Subject"] == "S"

@@ -11,7 +11,8 @@ Errors: ``SNS.NotFoundException`` ("Topic does not exist"), ``SNS.InvalidParamet
 
 Every published message is recorded in the store (resource kind ``sns-message``; listed by
 ``stepflow messages``), appended to ``Settings.messages_sink`` (JSONL) when set, and delivered to
-the topic's subscribers (see :mod:`stepflow.integrations.delivery`). A message to a
+the topic's subscribers whose filter policy accepts it (see :mod:`stepflow.integrations.delivery`
+and :mod:`stepflow.integrations.sns_filter`). A message to a
 ``PhoneNumber`` or a non-topic ``TargetArn`` is recorded only.
 """
 
@@ -27,6 +28,7 @@ from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import TaskRequest, TaskResult
 from stepflow.integrations.aws_shapes import ServiceError, iso_timestamp, parameters_of, with_sdk_metadata
 from stepflow.integrations.delivery import DEFAULT_SUBJECT, Deliveries, Delivery, append_line, subscription_arn
+from stepflow.integrations.sns_filter import accepts
 
 MESSAGE_KIND = "sns-message"
 SERVICE = "AmazonSNS"
@@ -122,6 +124,9 @@ class SnsPublish:
     def _deliveries(self, doc: dict, topic, per_protocol: dict | None) -> list[Delivery]:
         out = []
         for sub in topic.subscriptions:
+            scope = getattr(sub, "filter_policy_scope", "MessageAttributes") or "MessageAttributes"
+            if not accepts(getattr(sub, "filter_policy", None), scope, doc["Message"], doc["MessageAttributes"]):
+                continue  # the subscription's filter policy rejects this message
             text = _for_protocol(doc["Message"], per_protocol, sub.protocol)
             arn = subscription_arn(topic.arn, sub.protocol, sub.endpoint)
             record = notification(doc, text, arn)
