@@ -198,3 +198,28 @@ def test_other_aws_sdk_services_fail_with_a_clear_error():
         assert "does not support the resource 'arn:aws:states:::aws-sdk:s3:listBuckets'" in parent["cause"]
 
     asyncio.run(scenario())
+
+
+def test_a_reissued_sync_task_waits_for_the_child_it_started_instead_of_starting_another():
+    from stepflow.engine.tasks import TaskRequest, parse_resource
+
+    async def scenario():
+        rt = Runtime(Settings(time_scale=0.2))
+        child = create_machine(rt, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+        nested = rt.integrations._services[("states", "startExecution")]
+
+        def request(submitted: bool) -> TaskRequest:
+            return TaskRequest(step="/T@2#1", execution_arn="arn:aws:states:us-east-1:123456789012:execution:p:1",
+                               state_name="T", resource=parse_resource("arn:aws:states:::states:startExecution.sync:2"),
+                               parameters={"StateMachineArn": child}, submitted=submitted)
+
+        first = asyncio.get_running_loop().create_task(nested.invoke(request(False)))
+        await asyncio.sleep(0)
+        running = await nested.invoke(request(True))  # re-issued after a restart, child still running
+        done = await first
+        finished = await nested.invoke(request(True))  # re-issued after a restart, child already ended
+        assert running.output["ExecutionArn"] == done.output["ExecutionArn"] == finished.output["ExecutionArn"]
+        assert finished.output["Status"] == "SUCCEEDED"
+        assert len(rt.service.list_executions(stateMachineArn=child)["executions"]) == 1
+
+    asyncio.run(scenario())
