@@ -13,6 +13,8 @@ import asyncio
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -246,6 +248,29 @@ def test_close_shuts_every_environment_down_and_removes_its_tmpdir(tmp_path):
     workers.close()
     assert wait_until(lambda: not alive(pid))
     assert not Path(inspected["env"]["TMPDIR"]).exists()
+
+
+PARENT_SCRIPT = """
+import asyncio, json, sys, time
+from stepflow import sam
+from stepflow.integrations.lambda_workers import LambdaWorkers
+specs = {s.name: s for s in sam.load_project(sys.argv[1]).functions}
+workers = LambdaWorkers()
+out = [json.loads(asyncio.run(workers.invoke(specs[name], b"{}")).payload) for name in ("counter", "inspect")]
+print(json.dumps({"pid": out[0]["pid"], "tmpdir": out[1]["env"]["TMPDIR"]}), flush=True)
+time.sleep(120)
+"""
+
+
+def test_environments_end_with_their_parent_even_when_it_is_killed(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, str(TEMPLATE)], stdout=subprocess.PIPE, cwd=tmp_path)
+    try:
+        seen = json.loads(parent.stdout.readline())
+        assert alive(seen["pid"]) and Path(seen["tmpdir"]).is_dir()
+    finally:
+        parent.kill()
+        parent.wait()
+    assert wait_until(lambda: not alive(seen["pid"]) and not Path(seen["tmpdir"]).exists())
 
 
 def test_blocking_invoke_for_plain_threads(workers):

@@ -1,6 +1,6 @@
 """The inside of a local Lambda execution environment: the worker process's main loop.
 
-Run as a script (``python lambda_bootstrap.py REQ_FD RESP_FD LIFELINE_FD``) by
+Run as a script (``python lambda_bootstrap.py REQ_FD RESP_FD LIFELINE_FD ROOT``) by
 :mod:`stepflow.integrations.lambda_environment`, never imported by stepflow itself: it uses
 only the standard library so that a cold start costs an interpreter start and the handler's
 own imports, nothing of stepflow. It plays the part of AWS's Python runtime interface client:
@@ -16,8 +16,9 @@ own imports, nothing of stepflow. It plays the part of AWS's Python runtime inte
   flushed before each answer so the parent reads every line of the invocation.
 
 Frames are ``>II`` (meta length, body length), then meta as JSON, then the body bytes.
-A thread blocks on the lifeline pipe: when the parent dies its write end closes and the
-worker kills its own process group, so no environment outlives stepflow.
+A thread blocks on the lifeline pipe: when the parent dies (even by SIGKILL) its write end
+closes and the worker removes its environment folder ROOT (its TMPDIR and log file) and kills
+its own process group, so no environment outlives stepflow.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import struct
 import sys
@@ -158,7 +160,7 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def setup_process(lifeline_fd: int) -> None:
+def setup_process(lifeline_fd: int, root: str) -> None:
     """Task root first on sys.path, line-buffered output, Lambda's root log handler, lifeline."""
     sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
     for stream in (sys.stdout, sys.stderr):
@@ -169,13 +171,14 @@ def setup_process(lifeline_fd: int) -> None:
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"))
     handler.addFilter(_RequestIdFilter())
     logging.getLogger().addHandler(handler)
-    threading.Thread(target=_watch_parent, args=(lifeline_fd,), daemon=True, name="lifeline").start()
+    threading.Thread(target=_watch_parent, args=(lifeline_fd, root), daemon=True, name="lifeline").start()
 
 
-def _watch_parent(fd: int) -> None:
-    """Block until the parent's end of the lifeline closes, then end the whole process group."""
+def _watch_parent(fd: int, root: str) -> None:
+    """Block until the parent's end of the lifeline closes, then clean up and end the group."""
     while os.read(fd, 1):
         pass
+    shutil.rmtree(root, ignore_errors=True)
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
@@ -280,7 +283,7 @@ def serve(handler, req_fd: int, resp_fd: int) -> None:
 
 def main(argv: list[str]) -> None:
     req_fd, resp_fd, lifeline_fd = (int(a) for a in argv[1:4])
-    setup_process(lifeline_fd)
+    setup_process(lifeline_fd, argv[4])
     handler = initialise(resp_fd)
     if handler is not None:
         serve(handler, req_fd, resp_fd)

@@ -120,7 +120,7 @@ class Environment:
         life_r, life_w = os.pipe()
         try:
             process = subprocess.Popen(
-                [python, BOOTSTRAP, str(req_r), str(resp_w), str(life_r)],
+                [python, BOOTSTRAP, str(req_r), str(resp_w), str(life_r), self.root],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, cwd=self.spec.code_uri,
                 env=self._variables(), pass_fds=(req_r, resp_w, life_r), start_new_session=True,
             )
