@@ -168,10 +168,12 @@ def test_invoke_unknown_function_is_resource_not_found():
 
 
 def test_unsupported_service_resource_fails_the_state_clearly():
-    state = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "Parameters": {"QueueUrl": "q", "MessageBody": "m"}}
+    resource = "arn:aws:states:::aws-sdk:dynamodb:putItem"
+    state = {"Type": "Task", "Resource": resource, "Parameters": {"TableName": "t", "Item": {}}}
     result = stepflow.run(single(state), {})
     assert result.status == "FAILED"
-    assert "sqs:sendMessage" in result.cause
+    assert result.error == "States.Runtime"
+    assert resource in result.cause and "does not support" in result.cause
 
 
 # -- TimeoutSeconds (small real time; only statuses are asserted) ---------------------------
