@@ -57,7 +57,9 @@ def test_sync_outputs_describe_execution_with_json_text():
         assert output["Input"] == '{"a":1}'
         assert output["Status"] == "SUCCEEDED"
         assert set(output) == {"ExecutionArn", "Input", "InputDetails", "Name", "Output", "OutputDetails",
+                               "RedriveCount", "RedriveStatus", "RedriveStatusReason",
                                "StartDate", "StateMachineArn", "Status", "StopDate"}
+        assert output["RedriveStatus"] == "NOT_REDRIVABLE" and output["RedriveCount"] == 0
         assert history_types(rt, parent["executionArn"])[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
 
     asyncio.run(scenario())
@@ -72,6 +74,7 @@ def test_sync2_outputs_parsed_json_and_null_input_is_an_empty_object():
         output = json.loads(parent["output"])
         assert output["Output"] == {"Arg1": "argument1"}
         assert output["Input"] == {}
+        assert not any(key.startswith("Redrive") for key in output)
 
     asyncio.run(scenario())
 

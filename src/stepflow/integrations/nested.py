@@ -6,8 +6,10 @@ Shapes (Step Functions developer guide, "Start a new AWS Step Functions state ma
 running execution"; checked against the recorded AWS cases in shared/conformance):
 
 - plain: ``{ExecutionArn, StartDate, SdkHttpMetadata, SdkResponseMetadata}``;
-- ``.sync``: the child's DescribeExecution in PascalCase, ``Input``/``Output`` as JSON text;
-- ``.sync:2``: the same with ``Input``/``Output`` parsed;
+- ``.sync``: the child's DescribeExecution in PascalCase, ``Input``/``Output`` as JSON text,
+  with ``RedriveCount``/``RedriveStatus``/``RedriveStatusReason``;
+- ``.sync:2``: the same with ``Input``/``Output`` parsed and without the redrive fields (as AWS's
+  recorded outputs of each pattern show);
 - a child that ends FAILED, TIMED_OUT or ABORTED fails the task with ``States.TaskFailed`` and the
   same object (with the child's ``Error``/``Cause``) as JSON text in the cause;
 - API errors: ``StepFunctions.<Code>Exception`` with the SDK's cause text.
@@ -165,6 +167,11 @@ def describe_shape(described: dict, parse: bool) -> dict:
     if "output" in described:
         out["Output"] = convert(described["output"])
         out["OutputDetails"] = {"Included": True}
+    if not parse:  # .sync carries the redrive fields of DescribeExecution (recorded AWS outputs
+        # of .sync have them; those of .sync:2 do not)
+        for key in ("redriveCount", "redriveStatus", "redriveStatusReason"):
+            if key in described:
+                out[key[0].upper() + key[1:]] = described[key]
     out["StartDate"] = epoch_millis(described.get("startDate"))
     out["StateMachineArn"] = described["stateMachineArn"]
     out["Status"] = described["status"]
