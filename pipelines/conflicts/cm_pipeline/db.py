@@ -45,8 +45,11 @@ def search_path(config: Config) -> sql.Composed:
         sql.Identifier(config.conflict_schema), sql.Identifier(config.analytics_schema))
 
 
-def connect(config: Config, autocommit: bool = False) -> psycopg.Connection:
-    """A new connection with the pipeline's search_path (errors classified and redacted)."""
+def connect(config: Config, autocommit: bool = True) -> psycopg.Connection:
+    """A new connection with the pipeline's search_path (errors classified and redacted).
+
+    Autocommit by default: every unit of work is an explicit ``with conn.transaction()``.
+    """
     with translate_errors(config):
         conn = psycopg.connect(config.conninfo(), autocommit=True)
         conn.execute(search_path(config))
@@ -75,10 +78,9 @@ def _pool(config: Config):
                 conn.autocommit = True
                 conn.execute(search_path(config))
                 conn.execute("SET work_mem = '64MB'")
-                conn.autocommit = False
 
             pool = ConnectionPool(key[0], min_size=0, max_size=config.max_concurrency + 2, configure=configure,
-                                  open=True, timeout=60, kwargs={"autocommit": False})
+                                  open=True, timeout=60, kwargs={"autocommit": True})
             _pools[key] = pool
         return pool
 
@@ -153,3 +155,21 @@ def migrate(conn: psycopg.Connection, config: Config) -> list[str]:
             applied_now.append(path.name)
     conn.execute(search_path(config))
     return applied_now
+
+
+def statements(group: str, name: str) -> list[str]:
+    """The statements of one named query (split on a ';' that ends a line)."""
+    return [s.strip() for s in re.split(r";[ \t]*(?:\n|$)", q(group, name)) if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
+
+
+def run(conn: psycopg.Connection, group: str, name: str, params: dict | None = None) -> int:
+    """Execute every statement of a named query; returns the last statement's rowcount."""
+    count = -1
+    for statement in statements(group, name):
+        cursor = conn.execute(statement, params if "%(" in statement else None)
+        count = cursor.rowcount
+    return count
