@@ -167,19 +167,21 @@ def describe_shape(described: dict, parse: bool) -> dict:
     if "output" in described:
         out["Output"] = convert(described["output"])
         out["OutputDetails"] = {"Included": True}
-    if not parse:  # .sync carries the redrive fields of DescribeExecution (recorded AWS outputs
-        # of .sync have them; those of .sync:2 do not)
-        for key in ("redriveCount", "redriveStatus", "redriveStatusReason"):
-            if key in described:
-                out[key[0].upper() + key[1:]] = described[key]
+    if not parse:  # recorded AWS outputs of .sync have the redrive fields; those of .sync:2 not
+        _copy(described, out, "redriveCount", "redriveStatus", "redriveStatusReason")
     out["StartDate"] = epoch_millis(described.get("startDate"))
     out["StateMachineArn"] = described["stateMachineArn"]
     out["Status"] = described["status"]
     out["StopDate"] = epoch_millis(described.get("stopDate"))
-    for key in ("error", "cause"):
-        if described.get(key) is not None:
-            out[key.capitalize()] = described[key]
+    _copy(described, out, "error", "cause")
     return out
+
+
+def _copy(described: dict, out: dict, *keys: str) -> None:
+    """Copy present, non-null fields, their names in PascalCase."""
+    for key in keys:
+        if described.get(key) is not None:
+            out[key[0].upper() + key[1:]] = described[key]
 
 
 def _sync_result(described: dict, parse: bool) -> TaskResult:
