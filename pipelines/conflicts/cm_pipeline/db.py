@@ -173,3 +173,10 @@ def run(conn: psycopg.Connection, group: str, name: str, params: dict | None = N
         cursor = conn.execute(statement, params if "%(" in statement else None)
         count = cursor.rowcount
     return count
+
+
+def run_query(conn: psycopg.Connection, group: str, name: str, params: dict | None = None) -> dict:
+    """One row of a named query as a dict (empty when there is no row)."""
+    cursor = conn.execute(q(group, name), params)
+    row = cursor.fetchone()
+    return dict(zip([c.name for c in cursor.description], row)) if row else {}
