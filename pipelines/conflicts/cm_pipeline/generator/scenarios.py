@@ -201,7 +201,7 @@ class Scenarios:
         zip_code = near.zip if same_zip else zip_of(dx, dy, METROS[near.metro][3])
         if other_zip and zip_code == near.zip:
             zip_code = zip_code[:-1] + str((int(zip_code[-1]) + 5) % 10)
-        return self.world.add_patient(g, provider, dx, dy, zip_code, metro=near.metro)
+        return self.world.add_patient(g, provider, dx, dy, zip_code, metro=near.metro, gps=True)
 
     @staticmethod
     def _eta(a, b, delta_miles: float) -> float:

@@ -148,7 +148,7 @@ class World:
         return float(dx), float(dy)
 
     def add_patient(self, g, provider: int, dx: float, dy: float, zip_code: str | None = None,
-                    metro: int | None = None) -> Patient:
+                    metro: int | None = None, gps: bool = False) -> Patient:
         """A patient of ``provider`` living ``dx``/``dy`` km from the centre of its (or ``metro``'s) metro."""
         metro = self.providers[provider].metro if metro is None else metro
         (clat, clon), prefixes = METROS[metro][2], METROS[metro][3]
@@ -162,13 +162,13 @@ class World:
         first, last = FIRST[int(g.integers(len(FIRST)))], LAST[int(g.integers(len(LAST)))]
         self.rows["dim_patient"].append((pt.id, self._app_patient, self.providers[provider].id, f"ADM{self._app_patient}",
                                          first, last, f"MC{self._app_patient:08d}", "Active"))
-        self._addresses(g, pt)
+        self._addresses(g, pt, gps)
         return pt
 
-    def _addresses(self, g, pt: Patient) -> None:
+    def _addresses(self, g, pt: Patient, gps: bool = False) -> None:
         created = dt.datetime(2020, 1, 1) + dt.timedelta(days=int(g.integers(0, 1500)))
         state = METROS[pt.metro][1]
-        r = g.random()
+        r = max(g.random(), 0.5) if gps else g.random()
         if r < 0.03:  # no GPS address: the pipeline falls back to nothing for this patient
             self.rows["dim_patient_address"].append((new_uuid(g), pt.id, "1 Main St", None, METROS[pt.metro][0], state,
                                                      pt.zip, None, None, None, True, "Mailing", created))
