@@ -396,8 +396,13 @@ def _add_version_and_alias(out: dict, exe: Execution) -> None:
         out["stateMachineAliasArn"] = exe.state_machine_alias_arn
 
 
+_TOKEN = re.compile(r"^[0-9a-f]{64}$")  # the form of the task tokens stepflow issues
+
+
 def _unknown_token(token: str) -> ApiError:
-    if not isinstance(token, str) or not token or len(token) > 2048:
+    """InvalidToken for a token stepflow could not have issued, TaskDoesNotExist for one of
+    ours that no task waits for (any more)."""
+    if not isinstance(token, str) or not _TOKEN.match(token):
         return ApiError("InvalidToken", f"Invalid Token: '{token}'")
     return ApiError("TaskDoesNotExist", "Task Does Not Exist")
 

@@ -24,6 +24,16 @@ from stepflow.errors import TASK_FAILED
 log = logging.getLogger("stepflow.runner")
 
 
+def _only_waits(frame) -> bool:
+    """A task that computes nothing itself: a callback task (waits for SendTask*), or a nested
+    execution run by this same runner (``states:startExecution.sync``), whose own timers move
+    virtual time."""
+    wait = frame.wait if frame is not None else None
+    if wait is None:
+        return False
+    return bool(wait.get("task_token")) or ":states:::states:startExecution.sync" in wait.get("resource", "")
+
+
 class Journal(Protocol):
     """Where the runner records progress: the store's write side."""
 
@@ -219,9 +229,7 @@ class Runner:
             if exe.ready:
                 return True
             for step, key in exe.inflight.items():
-                frame = exe.frames.get(key)
-                waiting_for_callback = frame is not None and frame.wait is not None and frame.wait.get("task_token")
-                if step in self._running and not waiting_for_callback:
+                if step in self._running and not _only_waits(exe.frames.get(key)):
                     return True
         return False
 
