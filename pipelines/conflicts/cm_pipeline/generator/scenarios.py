@@ -148,7 +148,7 @@ class Scenarios:
     # -- negatives -----------------------------------------------------------------------------
 
     def _n1(self, g, person, date, a_prov, b_prov, t0, name):
-        a_patient = self._patient(g, a_prov)
+        a_patient = self._placed(g, a_prov, self._patient(g, a_prov), 0.01, same_zip=True)
         b_patient = self._placed(g, b_prov, a_patient, 0.05, same_zip=True)
         a = self._visit(g, person, a_prov, date, (t0, t0 + 2 * H), CONFIRMED, patient=a_patient)
         b = self._visit(g, person, b_prov, date, (t0 + 2 * H, t0 + 4 * H), CONFIRMED, patient=b_patient)
