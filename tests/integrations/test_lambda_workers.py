@@ -25,7 +25,11 @@ import stepflow
 from stepflow import sam
 from stepflow.cli.main import cli
 from stepflow.integrations.lambda_logs import LambdaLogs
-from stepflow.integrations.lambda_workers import LambdaServiceError, LambdaWorkers, WorkerFunction
+from stepflow.integrations.lambda_workers import (
+    LambdaServiceError,
+    LambdaWorkers,
+    WorkerFunction,
+)
 
 APP = Path(__file__).resolve().parent / "lambda_app"
 TEMPLATE = APP / "template.yaml"
@@ -149,6 +153,24 @@ def test_reserved_concurrency_makes_the_extra_invocation_wait_for_a_free_environ
     results = asyncio.run(three())
     assert all(r["peak"] <= 2 for r in results)
     assert len({r["pid"] for r in results}) == 2  # the third ran in a warm environment
+
+
+def test_many_concurrent_invocations_over_a_small_cap_all_complete(tmp_path):
+    workers = LambdaWorkers(LambdaLogs(tmp_path / "logs"), max_environments=3)
+    names = ["counter", "raw", "chatty"] * 10
+
+    async def burst():
+        events = {"chatty": b'{"tag": "x"}'}
+        return await asyncio.gather(*(workers.invoke(SPECS[n], events.get(n, b"{}")) for n in names))
+
+    try:
+        responses = asyncio.run(burst())
+        assert all(r.function_error is None for r in responses)
+        counts = [workers.pool.counts(name) for name in ("counter", "raw", "chatty")]
+        assert all(busy == 0 for _, busy in counts)
+        assert sum(idle for idle, _ in counts) <= 3
+    finally:
+        workers.close()
 
 
 def test_reserved_concurrency_zero_is_throttled(workers):

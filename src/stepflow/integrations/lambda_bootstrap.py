@@ -175,9 +175,17 @@ def setup_process(lifeline_fd: int, root: str) -> None:
 
 
 def _watch_parent(fd: int, root: str) -> None:
-    """Block until the parent's end of the lifeline closes, then clean up and end the group."""
+    """Block until the parent's end of the lifeline closes, then end the environment."""
     while os.read(fd, 1):
         pass
+    end_environment(root)
+
+
+def end_environment(root: str) -> None:
+    """The parent is gone: remove the environment's folder and kill its process group (us too).
+
+    Reached from the lifeline thread or, when idle, from the main loop that read end-of-file on
+    the request pipe (whichever comes first; a normal close kills the group before either)."""
     shutil.rmtree(root, ignore_errors=True)
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
@@ -220,7 +228,7 @@ def initialise(resp_fd: int):
         handler = load_handler(os.environ["_HANDLER"])
     except _Fault as fault:
         body = fault.body()
-    except Exception as error:  # an exception raised by the module's own top-level code
+    except Exception as error:  # noqa: BLE001 - the module's own top-level code failed: reported as AWS does
         body = error_body(exception_message(error), type(error).__name__, stack_trace(error))
     else:
         send(resp_fd, {"init": "ok", "ms": (time.monotonic() - started) * 1000})
@@ -262,7 +270,7 @@ def invoke(handler, meta: dict, payload: bytes) -> tuple[bool, bytes]:
         return True, marshal(handler(event, context))
     except _Fault as fault:
         body = fault.body(request_id)
-    except Exception as error:  # the handler's failure is the invocation's result
+    except Exception as error:  # noqa: BLE001 - the handler's failure is the invocation's result
         body = error_body(exception_message(error), type(error).__name__, stack_trace(error), request_id)
     log_error(body)
     return False, body
@@ -287,6 +295,7 @@ def main(argv: list[str]) -> None:
     handler = initialise(resp_fd)
     if handler is not None:
         serve(handler, req_fd, resp_fd)
+        end_environment(argv[4])
 
 
 if __name__ == "__main__":

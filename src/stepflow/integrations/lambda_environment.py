@@ -41,6 +41,7 @@ from stepflow.sam import FunctionSpec
 BOOTSTRAP = str(Path(__file__).with_name("lambda_bootstrap.py"))
 INIT_LIMIT_SECONDS = 10.0  # Lambda's Init phase limit for on-demand functions
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # synchronous Invoke response limit
+MAX_OUTPUT_BYTES = 1024 * 1024  # log output kept per invocation; the rest is counted, not kept
 _BUFFER = 1 << 20
 
 
@@ -109,7 +110,7 @@ class Environment:
 
     def _variables(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(self.spec.environment)
+        env.update({key: str(value) for key, value in self.spec.environment.items()})
         env.update(lambda_variables(self.spec, self.log_stream))
         env.update(TMPDIR=self.tmp, TMP=self.tmp, TEMP=self.tmp)
         return env
@@ -168,9 +169,12 @@ class Environment:
         size = os.fstat(self._log).st_size
         if not size:
             return []
-        data = os.pread(self._log, size, 0)
+        data = os.pread(self._log, min(size, MAX_OUTPUT_BYTES), 0)
         os.ftruncate(self._log, 0)
-        return data.decode("utf-8", "replace").splitlines()
+        lines = data.decode("utf-8", "replace").splitlines()
+        if size > MAX_OUTPUT_BYTES:
+            lines.append(f"[stepflow: {size - MAX_OUTPUT_BYTES} more bytes of output were not kept]")
+        return lines
 
     # -- frames -----------------------------------------------------------------------------
 

@@ -34,8 +34,19 @@ import uuid
 import weakref
 from concurrent.futures import Future
 
-from stepflow.integrations.lambda_environment import Environment, Outcome, WorkerExited, WorkerTimedOut
-from stepflow.integrations.lambda_logs import LambdaLogs, Report, end_line, report_line, start_line
+from stepflow.integrations.lambda_environment import (
+    Environment,
+    Outcome,
+    WorkerExited,
+    WorkerTimedOut,
+)
+from stepflow.integrations.lambda_logs import (
+    LambdaLogs,
+    Report,
+    end_line,
+    report_line,
+    start_line,
+)
 from stepflow.integrations.lambda_pool import CLOSED, START, EnvironmentPool, Grant
 from stepflow.integrations.lambda_runtime import InvokeResponse
 from stepflow.sam import FunctionSpec
@@ -87,7 +98,7 @@ class _DaemonThreads:
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(fn(*args))
-                except BaseException as error:  # delivered to the awaiting caller
+                except BaseException as error:  # noqa: BLE001 - handed to the awaiting caller
                     future.set_exception(error)
             self._idle.release()
 
@@ -150,8 +161,22 @@ class LambdaWorkers:
         return grant
 
     async def _acquire(self, spec: FunctionSpec) -> Grant:
+        """A grant for the function, waiting (cancellably) for one when none is free."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
+        deliver = self._deliverer(spec, loop, future)
+        grant = self._take(spec, deliver)
+        if grant is not None:
+            return self._check(grant)
+        try:
+            return self._check(await future)
+        except asyncio.CancelledError:
+            if not self.pool.forget(deliver) and future.done() and not future.cancelled():
+                self._give_back_unused(spec, future.result())  # granted just before the cancel
+            raise
+
+    def _deliverer(self, spec: FunctionSpec, loop: asyncio.AbstractEventLoop, future: asyncio.Future):
+        """``deliver(grant)`` for the pool: settles ``future`` on its loop, from any thread."""
 
         def settle(grant: Grant) -> None:
             if future.cancelled():
@@ -165,15 +190,7 @@ class LambdaWorkers:
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 self._give_back_unused(spec, grant)
 
-        grant = self._take(spec, deliver)
-        if grant is not None:
-            return self._check(grant)
-        try:
-            return self._check(await future)
-        except asyncio.CancelledError:
-            if not self.pool.forget(deliver) and future.done() and not future.cancelled():
-                self._give_back_unused(spec, future.result())
-            raise
+        return deliver
 
     def _give_back_unused(self, spec: FunctionSpec, grant: Grant) -> None:
         if grant != CLOSED:
