@@ -94,3 +94,32 @@ def test_scheduler_starts_each_fire_once():
         assert event["detail-type"] == "Scheduled Event" and event["time"] == "2026-11-24T02:00:00Z"
 
     asyncio.run(scenario())
+
+
+def test_serve_starts_the_template_schedules(tmp_path):
+    """`stepflow serve --template` fires the schedules the template's state machines declare."""
+    from stepflow.scheduler.loop import start_for
+
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Tick:\n"
+        "    Type: AWS::Serverless::StateMachine\n"
+        "    Properties:\n"
+        "      Name: tick\n"
+        "      Definition: {StartAt: P, States: {P: {Type: Pass, End: true}}}\n"
+        "      Events:\n"
+        "        Nightly: {Type: Schedule, Properties: {Schedule: 'cron(0 2 * * ? *)'}}\n"
+    )
+
+    async def scenario():
+        rt = Runtime(Settings(template=str(tmp_path / "template.yaml"), lambda_mode="inprocess"))
+        rt.register_project_state_machines()
+        task = start_for(rt)
+        await asyncio.sleep(0)
+        assert task is not None and not task.done()
+        (planned,) = rt.scheduler.next_fire.values()
+        assert (planned.hour, planned.minute) == (2, 0)
+        task.cancel()
+
+    asyncio.run(scenario())

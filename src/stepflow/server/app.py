@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from stepflow.runtime import Runtime
+from stepflow.scheduler.loop import start_for as start_schedules
 from stepflow.server.api import ApiEndpoint
 
 log = logging.getLogger("stepflow.server")
@@ -78,7 +79,10 @@ def _pages_app(runtime: Runtime, endpoint: ApiEndpoint) -> Starlette:
         resumed = runtime.resume_all()
         if resumed:
             log.info("resumed %d running executions", resumed)
+        schedules = start_schedules(runtime)
         yield
+        if schedules is not None:
+            schedules.cancel()
 
     async def index(request):
         machines = runtime.store.list_state_machines()
