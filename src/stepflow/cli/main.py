@@ -215,9 +215,10 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
     runtime.close()
 
 
+from stepflow.cli.schedules import schedules as _schedules  # noqa: E402
 from stepflow.cli.store_commands import COMMANDS as _STORE_COMMANDS  # noqa: E402
 
-for _command in _STORE_COMMANDS:
+for _command in [*_STORE_COMMANDS, _schedules]:
     cli.add_command(_command)
 
 from stepflow.cli.service_commands import COMMANDS as _SERVICE_COMMANDS  # noqa: E402
