@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 import stepflow
 from stepflow import sam
 from stepflow.cli.main import cli
+from stepflow.integrations.lambda_environment import sweep_orphan_folders
 from stepflow.integrations.lambda_logs import LambdaLogs
 from stepflow.integrations.lambda_workers import (
     LambdaServiceError,
@@ -293,6 +295,19 @@ def test_environments_end_with_their_parent_even_when_it_is_killed(tmp_path):
         parent.kill()
         parent.wait()
     assert wait_until(lambda: not alive(seen["pid"]) and not Path(seen["tmpdir"]).exists())
+
+
+def test_folders_of_dead_stepflow_processes_are_swept(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = tmp_path / f"stepflow-lambda-{gone.pid}-orders-abc123"
+    ours = tmp_path / f"stepflow-lambda-{os.getpid()}-orders-def456"
+    unrelated = tmp_path / "stepflow-lambda-notapid-x"
+    for folder in (orphan, ours, unrelated):
+        (folder / "tmp").mkdir(parents=True)
+    assert sweep_orphan_folders() == 1
+    assert not orphan.exists() and ours.exists() and unrelated.exists()
 
 
 def test_blocking_invoke_for_plain_threads(workers):

@@ -40,6 +40,7 @@ from decimal import Decimal
 HEADER = struct.Struct(">II")
 TASK_ROOT_SHOWN_AS = "/var/task/"
 _request_id = ""
+_ending = threading.Lock()
 
 
 # -- frames ------------------------------------------------------------------------------------
@@ -184,10 +185,12 @@ def _watch_parent(fd: int, root: str) -> None:
 def end_environment(root: str) -> None:
     """The parent is gone: remove the environment's folder and kill its process group (us too).
 
-    Reached from the lifeline thread or, when idle, from the main loop that read end-of-file on
-    the request pipe (whichever comes first; a normal close kills the group before either)."""
-    shutil.rmtree(root, ignore_errors=True)
-    os.killpg(os.getpgrp(), signal.SIGKILL)
+    Reached from the lifeline thread, or from the main thread when it reads end-of-file on the
+    request pipe or cannot write its answer (whichever comes first; a normal close kills the
+    group before either)."""
+    with _ending:  # one thread cleans up; the other waits here until the group is killed
+        shutil.rmtree(root, ignore_errors=True)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def load_handler(name: str):
@@ -292,10 +295,14 @@ def serve(handler, req_fd: int, resp_fd: int) -> None:
 def main(argv: list[str]) -> None:
     req_fd, resp_fd, lifeline_fd = (int(a) for a in argv[1:4])
     setup_process(lifeline_fd, argv[4])
-    handler = initialise(resp_fd)
-    if handler is not None:
+    try:
+        handler = initialise(resp_fd)
+        if handler is None:
+            return  # init failed: the parent reports it and closes the environment
         serve(handler, req_fd, resp_fd)
-        end_environment(argv[4])
+    except BrokenPipeError:  # the parent died while we were answering
+        pass
+    end_environment(argv[4])
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ INIT_LIMIT_SECONDS = 10.0  # Lambda's Init phase limit for on-demand functions
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # synchronous Invoke response limit
 MAX_OUTPUT_BYTES = 1024 * 1024  # log output kept per invocation; the rest is counted, not kept
 _BUFFER = 1 << 20
+FOLDER_PREFIX = "stepflow-lambda-"  # + parent pid + function name: /tmp/stepflow-lambda-123-orders-x1y2
 
 
 class WorkerExited(Exception):
@@ -95,7 +96,7 @@ class Environment:
     def __init__(self, spec: FunctionSpec, python: str = sys.executable):
         self.spec = spec
         self.log_stream = new_log_stream()
-        self.root = tempfile.mkdtemp(prefix=f"stepflow-lambda-{spec.name[:40]}-")
+        self.root = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-{spec.name[:40]}-")
         self.tmp = os.path.join(self.root, "tmp")
         os.mkdir(self.tmp)
         self.last_used = time.monotonic()
@@ -252,6 +253,28 @@ class Environment:
             except OSError:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def sweep_orphan_folders() -> int:
+    """Remove environment folders left by stepflow processes that no longer exist (a parent
+    killed between creating a folder and starting its worker); how many were removed."""
+    removed = 0
+    for entry in os.scandir(tempfile.gettempdir()):
+        owner = entry.name[len(FOLDER_PREFIX):].split("-", 1)[0] if entry.name.startswith(FOLDER_PREFIX) else ""
+        if owner.isdigit() and not _exists(int(owner)) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def descendants(pid: int) -> list[int]:

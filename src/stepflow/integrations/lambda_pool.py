@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stepflow.integrations.lambda_environment import Environment
+from stepflow.integrations.lambda_environment import Environment, sweep_orphan_folders
 from stepflow.sam import FunctionSpec
 
 START = "start"  # the grant "start a new environment in the slot reserved for you"
@@ -113,6 +113,7 @@ class EnvironmentPool:
             if self._reaper is None and self.idle_seconds > 0:
                 self._reaper = threading.Thread(target=self._reap_loop, daemon=True, name="stepflow-lambda-reaper")
                 self._reaper.start()
+                threading.Thread(target=sweep_orphan_folders, daemon=True, name="stepflow-lambda-sweep").start()
 
     def _close(self, envs: list[Environment | None]) -> None:
         """Close environments that will not be used again (outside the lock: kills take time)."""
