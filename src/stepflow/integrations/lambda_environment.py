@@ -252,6 +252,10 @@ class Environment:
                 os.close(fd)
             except OSError:
                 pass
+        self.remove_folder()
+
+    def remove_folder(self) -> None:
+        """Delete the environment's folder (its TMPDIR and log file); open descriptors stay valid."""
         shutil.rmtree(self.root, ignore_errors=True)
 
 

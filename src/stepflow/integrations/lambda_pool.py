@@ -189,8 +189,9 @@ class EnvironmentPool:
             self._waiters.clear()
         self._stop.set()
         self._close(idle)
-        for env in busy:
+        for env in busy:  # their invoking threads close them; at interpreter exit they may not run
             env.kill()
+            env.remove_folder()
         for waiter in waiters:
             waiter.deliver(CLOSED)
 
