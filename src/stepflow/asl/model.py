@@ -64,6 +64,11 @@ class StateScope:
 Evaluator = Callable[[StateScope], Any]
 
 
+_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+_ENTERED = {t: t + "StateEntered" for t in _TYPES}
+_EXITED = {t: t + "StateExited" for t in _TYPES}
+
+
 @dataclass(frozen=True, slots=True)
 class Retrier:
     error_equals: tuple[str, ...]
@@ -93,6 +98,14 @@ class State:
     end: bool = False
     comment: str | None = None
     uses_context: bool = True  # False when no field can read $$ / $states.context (saves work)
+
+    @property
+    def entered_event(self) -> str:
+        return _ENTERED[self.type]
+
+    @property
+    def exited_event(self) -> str:
+        return _EXITED[self.type]
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,13 +71,18 @@ def _truncate(text: str, limit: int) -> tuple[str, dict]:
 
 
 def state_entered(name: str, input_text: str) -> dict:
+    if len(input_text) * 4 <= HISTORY_PAYLOAD_LIMIT:  # fast path: small payloads are never truncated
+        return {"name": name, "input": input_text, "inputDetails": NOT_TRUNCATED}
     text, info = payload_text(input_text)
     return {"name": name, "input": text, "inputDetails": info}
 
 
 def state_exited(name: str, output_text: str, assigned: dict | None) -> dict:
-    text, info = payload_text(output_text)
-    details = {"name": name, "output": text, "outputDetails": info}
+    if len(output_text) * 4 <= HISTORY_PAYLOAD_LIMIT:
+        details = {"name": name, "output": output_text, "outputDetails": NOT_TRUNCATED}
+    else:
+        text, info = payload_text(output_text)
+        details = {"name": name, "output": text, "outputDetails": info}
     if assigned:
         details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
         details["assignedVariablesDetails"] = {"truncated": False}

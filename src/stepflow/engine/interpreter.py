@@ -234,7 +234,7 @@ class Run:
     def touch(self, frame: Frame) -> None:
         self.progress.dirty.add(frame.key)
 
-    def emit(self, frame: Frame | None, event_type: str, details: dict | None) -> int:
+    def emit(self, frame: Frame | None, event_type: str, details: dict | None, now: float | None = None) -> int:
         if frame is not None and frame.silent:
             return frame.last_event
         exe = self.exe
@@ -245,7 +245,7 @@ class Run:
         event = {
             "id": event_id,
             "previousEventId": frame.last_event if frame is not None else event_id - 1,
-            "timestamp": self.clock.now(),
+            "timestamp": self.clock.now() if now is None else now,
             "type": event_type,
         }
         if details is not None:
@@ -347,14 +347,18 @@ class Run:
         return used
 
     def enter(self, frame: Frame) -> None:
-        state = self.state(frame)
+        """Enter the frame's current state and run it as far as it goes (the hot path)."""
+        state = self.machine.programs[frame.program].states[frame.state]
         text = frame.input_text if frame.input_text is not None else dumps(frame.input)
-        frame.entered_at = self.clock.now()
+        frame.entered_at = now = self.clock.now()
         frame.retries = None
         frame.attempt = 0
-        frame.entered_id = self.emit(frame, state.type + "StateEntered", history.state_entered(state.name, text))
-        self.touch(frame)
-        self.guard(frame, lambda: self.handler(frame).enter(self, frame, state))
+        frame.entered_id = self.emit(frame, state.entered_event, history.state_entered(state.name, text), now)
+        self.progress.dirty.add(frame.key)
+        try:
+            HANDLERS[state.type].enter(self, frame, state)
+        except StatesError as failure:
+            self.state_failed(frame, self.state(frame), failure.error, failure.cause, evaluation=True)
 
     def guard(self, frame: Frame, action) -> None:
         """Run a handler step; an ASL failure it raises fails the state."""
@@ -397,7 +401,7 @@ class Run:
             cause = f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit."
             self.state_failed(frame, state, DATA_LIMIT_EXCEEDED, cause)
             return
-        self.emit(frame, state.type + "StateExited", history.state_exited(state.name, text, assigned))
+        self.emit(frame, state.exited_event, history.state_exited(state.name, text, assigned))
         if assigned:
             frame.vars = {**frame.vars, **assigned} if frame.vars else dict(assigned)
         frame.wait = None
