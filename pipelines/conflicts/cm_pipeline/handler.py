@@ -23,7 +23,7 @@ from cm_pipeline.task02 import finalize, load_run, task_02
 from cm_pipeline.validate import validate_config
 
 log = logging.getLogger("cm_pipeline")
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ACTIONS = ("validate_config", "task_01", "task_02", "get_task02_chunks", "process_task02_chunk",
            "task_02_finalize", "migrate")
 
@@ -79,8 +79,8 @@ def _dispatch(conn, config: Config, action: str, event: dict) -> dict:
         return {"action": "migrate", "status": "success", "applied": db.migrate(conn, config)}
     if action == "task_01":
         given = event.get("input") if isinstance(event.get("input"), dict) else {}
-        as_of = event.get("as_of") or given.get("as_of")
-        return task_01(conn, config, _date(as_of) if as_of else None)
+        as_of = event.get("as_of", given.get("as_of"))  # "" is a bad date, not "today"
+        return task_01(conn, config, _date(as_of) if as_of is not None else None)
     if action == "task_02":
         return task_02(conn, config, _run_id(event, required=False))
     if action == "get_task02_chunks":
@@ -104,7 +104,7 @@ def _run_id(event: dict, required: bool = True) -> str | None:
     value = event.get("run_id")
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not UUID.match(value):
+    if not isinstance(value, str) or not UUID.fullmatch(value):  # match() would let a trailing "\n" through
         raise PipelineDataError("run_id must be a UUID", "BAD_INPUT")
     return value
 

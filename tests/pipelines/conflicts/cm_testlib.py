@@ -74,3 +74,42 @@ def same_as_reference(actual: dict, wanted: dict) -> list[str]:
         if (cid, flags, full) != (got_cid, got_flags, got_derived):
             problems.append(f"differs {key}: want {(cid, flags, full)} got {(got_cid, got_flags, got_derived)}")
     return problems
+
+
+PROJECTION = ('"VisitID", "ConVisitID", "CONFLICTID", "GroupID", "SSN", "VisitDate", "ConKind", "StatusFlag", '
+              + ", ".join(f'"{f}"' for f in FLAGS) + ", " + ", ".join(f'"{d}"' for d in DERIVED))
+
+
+def projection(conn) -> set:
+    """What the rules decide (pairs, ids, flags, numbers, statuses), without the copied text."""
+    rows = {tuple(r) for r in conn.execute(f"SELECT {PROJECTION} FROM conflictvisitmaps")}
+    return rows | {("conflict",) + tuple(r) for r in conn.execute('SELECT "CONFLICTID", "VisitID", "StatusFlag" FROM conflicts')}
+
+
+def table_hashes(conn, schema: str, skip_columns: dict[str, tuple] | None = None) -> dict[str, str]:
+    """md5 of every table of ``schema`` (rows as text, sorted), optionally without some columns."""
+    from psycopg import sql
+
+    skip_columns = skip_columns or {}
+    out = {}
+    tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                                         "AND table_type = 'BASE TABLE' ORDER BY 1", (schema,))]
+    for table in tables:
+        columns = [r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+                                              " AND table_name = %s ORDER BY ordinal_position", (schema, table))
+                   if r[0] not in skip_columns.get(table, ())]
+        row = sql.SQL("ROW({})").format(sql.SQL(", ").join(sql.Identifier("t", c) for c in columns))
+        query = sql.SQL("SELECT md5(coalesce(string_agg({row}::text, E'\\n' ORDER BY {row}::text), '')) FROM {t} t").format(
+            row=row, t=sql.Identifier(schema, table))
+        out[table] = conn.execute(query).fetchone()[0]
+    return out
+
+
+def relations(conn, schemas: tuple[str, ...]) -> set:
+    """(schema, name, kind) of every table, view, sequence, index and function in ``schemas``."""
+    rels = {tuple(r) for r in conn.execute(
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = ANY(%s)", (list(schemas),))}
+    return rels | {(r[0], r[1], "f") for r in conn.execute(
+        "SELECT n.nspname, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY(%s)",
+        (list(schemas),))}
