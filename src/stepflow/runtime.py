@@ -33,7 +33,7 @@ from stepflow.service import MachineCache, StepFunctions
 from stepflow.store import open_store
 
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/stepflow"
-LEASE_RENEWAL_SECONDS = 10.0  # well inside the store's 30 s lease
+LEASE_RENEWAL_SECONDS = 10.0  # for stores without leases; SQL stores renew every lease_seconds / 3
 
 log = logging.getLogger("stepflow.runtime")
 
@@ -94,11 +94,16 @@ class Runtime:
         self._maintenance: asyncio.Task | None = None
 
     def close(self) -> None:
-        """Shut down what this runtime started outside the event loop (Lambda worker processes,
-        Glue job runs still going)."""
+        """Shut down what this runtime started (Lambda worker processes, Glue job runs still
+        going, the lease maintenance task) and close its store."""
         if self.lambda_workers is not None:
             self.lambda_workers.close()
         self.services.shutdown()
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+        close_store = getattr(self.store, "close", None)
+        if close_store is not None:
+            close_store()
 
     def register_project_state_machines(self) -> list[str]:
         """Create every state machine the template declares, or update it when its definition or
@@ -141,7 +146,7 @@ class Runtime:
 
     async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(LEASE_RENEWAL_SECONDS)
+            await asyncio.sleep(getattr(self.store, "lease_seconds", 3 * LEASE_RENEWAL_SECONDS) / 3)
             try:
                 self.store.renew_leases()
                 self._adopt()
