@@ -25,7 +25,7 @@ from stepflow.errors import StepflowError
 from stepflow.store import codec
 from stepflow.store.records import StateMachineRecord
 
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = float(os.environ.get("STEPFLOW_LEASE_SECONDS", "30"))  # how long an execution stays leased without renewal
 
 
 class LeaseLost(StepflowError):
