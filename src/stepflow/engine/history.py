@@ -16,7 +16,8 @@ HISTORY_PAYLOAD_LIMIT = 256 * 1024  # bytes kept per payload in history before t
 # the garbage collector's work down (profiled: allocation-triggered collections dominated Map).
 NOT_TRUNCATED = {"truncated": False}
 
-_KEYS: dict[str, str | None] = {}
+DETAILS_KEYS: dict[str, str | None] = {}
+_KEYS = DETAILS_KEYS
 
 
 def details_key(event_type: str) -> str | None:

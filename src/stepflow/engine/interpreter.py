@@ -50,6 +50,8 @@ from stepflow.errors import (
     StatesError,
 )
 
+_DETAILS_KEYS = history.DETAILS_KEYS  # event type -> details field, filled as types are seen
+
 DEFAULT_BUDGET = 2000  # transitions per call before yielding to other executions
 
 # Errors raised while evaluating a state's fields; AWS prefixes their cause with the state.
@@ -235,21 +237,27 @@ class Run:
         self.progress.dirty.add(frame.key)
 
     def emit(self, frame: Frame | None, event_type: str, details: dict | None, now: float | None = None) -> int:
-        if frame is not None and frame.silent:
-            return frame.last_event
+        """Append one history event (the hottest function: keep it lean)."""
         exe = self.exe
+        if frame is not None:
+            if frame.silent:
+                return frame.last_event
+            previous = frame.last_event
+        else:
+            previous = None
         if exe.status != RUNNING and not event_type.startswith("Execution"):
-            return frame.last_event if frame is not None else 0  # nothing follows the execution's end
+            return previous or 0  # nothing follows the execution's end
         event_id = exe.next_event_id
         exe.next_event_id = event_id + 1
         event = {
             "id": event_id,
-            "previousEventId": frame.last_event if frame is not None else event_id - 1,
+            "previousEventId": previous if previous is not None else event_id - 1,
             "timestamp": self.clock.now() if now is None else now,
             "type": event_type,
         }
         if details is not None:
-            event[history.details_key(event_type)] = details
+            key = _DETAILS_KEYS.get(event_type) or history.details_key(event_type)
+            event[key] = details
         exe.events.append(event)
         if frame is not None:
             frame.last_event = event_id
