@@ -27,16 +27,27 @@ class CallbackHub:
     def __init__(self):
         self._waiting: dict[str, Waiting] = {}
 
-    async def wait(self, request: TaskRequest) -> TaskResult:
-        """Wait for the callback of ``request.task_token``."""
-        future = asyncio.get_running_loop().create_future()
-        self._waiting[request.task_token] = Waiting(request, future)
+    async def wait(self, request: TaskRequest, future: asyncio.Future | None = None) -> TaskResult:
+        """Wait for the callback of ``request.task_token`` (on ``future`` when :meth:`register`
+        gave one, so a callback that came before this call is not lost)."""
+        future = future or self.register(request)
         try:
             return await future
         finally:
-            current = self._waiting.get(request.task_token)
-            if current is not None and current.future is future:
-                del self._waiting[request.task_token]
+            self.release(request, future)
+
+    def register(self, request: TaskRequest) -> asyncio.Future:
+        """Make the token valid now (AWS accepts it from the moment the task is scheduled, so a
+        service may send the callback before its own call has returned)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[request.task_token] = Waiting(request, future)
+        return future
+
+    def release(self, request: TaskRequest, future: asyncio.Future) -> None:
+        """Forget the token if ``future`` is still the one waiting for it."""
+        current = self._waiting.get(request.task_token)
+        if current is not None and current.future is future:
+            del self._waiting[request.task_token]
 
     def find(self, token: str) -> TaskRequest | None:
         waiting = self._waiting.get(token)

@@ -40,15 +40,22 @@ class Integrations:
         return await self._direct(request)
 
     async def _callback(self, request: TaskRequest) -> TaskResult:
-        """Call the service with the token in its input, then wait for SendTask*."""
+        """Call the service with the token in its input, then wait for SendTask*. The token is
+        registered before the call: the service may use it before its call returns."""
+        future = self.callbacks.register(request)
         if not request.submitted:
             plain = replace(request, resource=replace(request.resource, pattern=""))
-            sent = await self._direct(plain)
+            try:
+                sent = await self._direct(plain)
+            except BaseException:
+                self.callbacks.release(request, future)
+                raise
             if sent.failed:
+                self.callbacks.release(request, future)
                 return sent
             if request.on_submitted is not None:
                 request.on_submitted(sent.output)
-        return await self.callbacks.wait(request)
+        return await self.callbacks.wait(request, future)
 
     async def _direct(self, request: TaskRequest) -> TaskResult:
         resource = request.resource
