@@ -8,7 +8,6 @@ Methods run on the runner's event loop thread.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -22,7 +21,7 @@ from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import RUNNING, TERMINAL, Execution
 from stepflow.errors import ApiError, DefinitionError, StepflowError
-from stepflow.api.common import arn_kind
+from stepflow.api.common import arn_kind, paginate, with_token
 from stepflow.store.records import StateMachineRecord
 
 MAX_INPUT_BYTES = 256 * 1024
@@ -147,9 +146,9 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
 
     def list_state_machines(self, maxResults: int = 100, nextToken: str = None, **_) -> dict:
         records = self.store.list_state_machines()
-        page, token = _paginate(records, maxResults, nextToken)
+        page, token = paginate(records, maxResults, nextToken)
         items = [{"stateMachineArn": r.arn, "name": r.name, "type": r.type, "creationDate": r.creation_date} for r in page]
-        return _with_token({"stateMachines": items}, token)
+        return with_token({"stateMachines": items}, token)
 
     def validate_state_machine_definition(self, definition: str = None, type: str = "STANDARD", severity: str = "ERROR", maxResults: int = 100, **_) -> dict:
         _require(definition=definition)
@@ -286,7 +285,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         executions = self.store.list_executions(stateMachineArn, statusFilter)
         if version_arn is not None:
             executions = [e for e in executions if e.state_machine_version_arn == version_arn]
-        page, token = _paginate(executions, maxResults, nextToken)
+        page, token = paginate(executions, maxResults, nextToken)
         items = []
         for exe in page:
             item = {"executionArn": exe.arn, "stateMachineArn": exe.state_machine_arn, "name": exe.name, "status": exe.status, "startDate": exe.start_date}
@@ -296,17 +295,17 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
                 item["redriveCount"] = exe.redrive_count
             _add_version_and_alias(item, exe)
             items.append(item)
-        return _with_token({"executions": items}, token)
+        return with_token({"executions": items}, token)
 
     def get_execution_history(self, executionArn: str = None, maxResults: int = 100, reverseOrder: bool = False, nextToken: str = None, includeExecutionData: bool = True, **_) -> dict:
         self._execution(executionArn)
         events = self.store.history(executionArn)
         if reverseOrder:
             events = events[::-1]
-        page, token = _paginate(events, maxResults or 100, nextToken, limit=1000)
+        page, token = paginate(events, maxResults or 100, nextToken, limit=1000)
         if not includeExecutionData:
             page = [_without_data(e) for e in page]
-        return _with_token({"events": page}, token)
+        return with_token({"events": page}, token)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -467,27 +466,6 @@ def _not_redrivable_reason(exe: Execution) -> str:
     if exe.status == "RUNNING":
         return "Execution is RUNNING and cannot be redriven"
     return "Execution is SUCCEEDED and cannot be redriven"
-
-
-def _paginate(items: list, max_results: int | None, token: str | None, limit: int = 1000):
-    start = 0
-    if token:
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode()).decode())
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("InvalidToken", f"Invalid Token: '{token}'") from None
-    size = max_results if max_results and max_results > 0 else 100
-    size = min(size, limit)
-    page = items[start : start + size]
-    end = start + size
-    next_token = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
-    return page, next_token
-
-
-def _with_token(out: dict, token: str | None) -> dict:
-    if token is not None:
-        out["nextToken"] = token
-    return out
 
 
 def _without_data(event: dict) -> dict:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from stepflow.runtime import Runtime
 from stepflow.scheduler.loop import start_for as start_schedules
 from stepflow.server.api import ApiEndpoint
+from stepflow.server.asgi import read_body
 
 log = logging.getLogger("stepflow.server")
 
@@ -43,18 +44,6 @@ class StepflowApp:
         reply = await self.endpoint.call(header(scope, b"x-amz-target"), body)
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers()})
         await send({"type": "http.response.body", "body": reply.body})
-
-
-async def read_body(receive) -> bytes | None:
-    """The whole request body, or None on a disconnect."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def header(scope, name: bytes) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from stepflow.server.asgi import read_body
 from stepflow.errors import ApiError, ConfigurationError
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -214,7 +215,7 @@ class SigV4Middleware:
         if scope["type"] != "http" or (scope["method"] == "GET" and scope["path"] == "/health"):
             await self.app(scope, receive, send)
             return
-        body = await _read(receive)
+        body = await read_body(receive)
         if body is None:
             return
         try:
@@ -223,18 +224,6 @@ class SigV4Middleware:
             await _send_error(send, err)
             return
         await self.app(scope, _replay(body, receive), send)
-
-
-async def _read(receive) -> bytes | None:
-    """The whole request body, or None when the client went away."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive):
