@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import click
@@ -20,9 +21,21 @@ def _matches(doc: dict, key: str, wanted: str | None) -> bool:
     return wanted is None or doc.get(key) == wanted
 
 
+def _sent_at(doc: dict) -> str:
+    """When the message was sent, as SNS shows it (``2024-07-01T02:00:03.123Z``): an SNS
+    message's Timestamp, an SQS message's SentTimestamp (epoch milliseconds) converted."""
+    if doc.get("Timestamp"):
+        return doc["Timestamp"]
+    millis = doc.get("SentTimestamp")
+    if not isinstance(millis, (int, float)):
+        return ""
+    moment = dt.datetime.fromtimestamp(millis / 1000, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def _message_line(doc: dict) -> str:
     where = doc.get("TopicName") or doc.get("QueueName") or doc.get("TopicArn") or doc.get("TargetArn") or doc.get("PhoneNumber")
-    when = doc.get("Timestamp") or doc.get("SentTimestamp", "")
+    when = _sent_at(doc)
     text = doc.get("Message", doc.get("Body", ""))
     subject = f"[{doc['Subject']}] " if doc.get("Subject") else ""
     deliveries = ", ".join(f"{d['Protocol']}:{d['Status']}" for d in doc.get("Deliveries") or [])
@@ -46,6 +59,7 @@ def messages(store_url, topic, queue, as_json):
         docs += [d for d in store.list_resources("sns-message") if _matches(d, "TopicName", topic)]
     if topic is None:
         docs += [d for d in store.list_resources("sqs-message") if _matches(d, "QueueName", queue)]
+    docs.sort(key=_sent_at)  # SNS and SQS messages interleaved, oldest first (a stable sort keeps ties in order)
     for doc in docs:
         click.echo(json.dumps(doc) if as_json else _message_line(doc))
 
