@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from cm_pipeline import FLAGS, db, ops  # noqa: E402
-from cm_pipeline.config import load  # noqa: E402
+from cm_pipeline.config import Config, load, redact  # noqa: E402
 from cm_pipeline.generator import GenParams, generate  # noqa: E402
 from cm_pipeline.pgembed import database_url  # noqa: E402
 
@@ -95,7 +95,9 @@ def summary(conn, result: dict, seconds: float, store: str) -> None:
     pipeline = "PYTHONPATH=pipelines/conflicts .venv/bin/python -m cm_pipeline"
     print(f"\nexecution: {result['executionArn']}")
     print(f"history:   .venv/bin/stepflow history --store {store} {result['executionArn']}")
-    print(f"chunks:    POSTGRES_DSN='{os.environ['POSTGRES_DSN']}' {pipeline} status --run-id {run}")
+    dsn = os.environ["POSTGRES_DSN"]
+    shown = redact(dsn, Config(dsn=dsn).secrets())  # '***' stands for a password, which is never printed
+    print(f"chunks:    POSTGRES_DSN='{shown}' {pipeline} status --run-id {run}")
 
 
 def main() -> int:

@@ -61,8 +61,8 @@ def connect(config: Config, autocommit: bool = True) -> psycopg.Connection:
 @contextlib.contextmanager
 def connection(config: Config):
     """A pooled connection (module-level, so a warm Lambda environment keeps it)."""
-    pool = _pool(config)
     with translate_errors(config):
+        pool = _pool(config)
         with pool.connection() as conn:
             yield conn
 
@@ -73,6 +73,11 @@ def _pool(config: Config):
         pool = _pools.get(key)
         if pool is None:
             from psycopg_pool import ConnectionPool
+
+            # One direct connection first: a server that cannot be reached (or refuses us) fails
+            # now with its own error, instead of a PoolTimeout a minute later while the pool
+            # keeps reconnecting in the background.
+            psycopg.connect(key[0]).close()
 
             def configure(conn):
                 conn.autocommit = True

@@ -3,6 +3,7 @@ password never echoed. Stage 1 (environment) is :func:`cm_pipeline.config.load`.
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
 
@@ -95,7 +96,7 @@ def _connect(report: Report, config: Config):
     except psycopg.OperationalError as error:
         text = redact(str(error), secrets)
         state = getattr(error, "sqlstate", None)
-        if state in ("28P01", "28000") or "authentication failed" in text:
+        if state in ("28P01", "28000") or re.search(r'authentication failed|role ".*" does not exist|no pg_hba', text):
             report.error("DB_AUTH_FAILED", f"Authentication failed for user {config.public()['user']!r}")
         elif state == "3D000" or ("database" in text and "does not exist" in text):
             report.error("DB_NOT_FOUND", f"Database {config.public()['db']!r} does not exist")

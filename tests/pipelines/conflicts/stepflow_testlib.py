@@ -39,7 +39,8 @@ class Pipeline:
     tmp_path) driven from synchronous tests on one event loop of its own (stepflow's runner
     belongs to the loop it first ran on)."""
 
-    def __init__(self, tmp_path: Path, dsn: str | None, lambda_mode: str = "process", **parameters):
+    def __init__(self, tmp_path: Path, dsn: str | None, lambda_mode: str = "process", time_scale: float = 1.0,
+                 **parameters):
         from stepflow.runtime import Runtime, Settings
 
         overrides = {k: str(v) for k, v in parameters.items()}
@@ -49,7 +50,7 @@ class Pipeline:
         self.logs_dir = tmp_path / "lambda-logs"
         self.rt = Runtime(Settings(store_url=self.store_url, template=str(TEMPLATE), parameter_overrides=overrides,
                                    lambda_mode=lambda_mode, lambda_logs_dir=str(self.logs_dir),
-                                   messages_sink=str(tmp_path / "messages.jsonl")))
+                                   messages_sink=str(tmp_path / "messages.jsonl"), time_scale=time_scale))
         self.loop = asyncio.new_event_loop()
 
     def __enter__(self) -> "Pipeline":
