@@ -71,7 +71,7 @@ def process_task02_chunk(conn, config: Config, run_id: str, chunk_id: int) -> di
     check_staging(conn, run)
     ids = {"run_id": run.run_id, "chunk_id": int(chunk_id), "lease_seconds": LEASE_SECONDS}
     with conn.transaction():
-        conn.execute(db.q("chunks", "claim"), ids)
+        claimed = conn.execute(db.q("chunks", "claim"), ids).fetchone() is not None
     try:
         with conn.transaction():
             status = conn.execute(db.q("chunks", "lock"), ids).fetchone()
@@ -79,6 +79,8 @@ def process_task02_chunk(conn, config: Config, run_id: str, chunk_id: int) -> di
                 raise PipelineError(f"run {run.run_id} has no chunk {chunk_id}", "UNKNOWN_CHUNK")
             if status[0] == "done":
                 return _result(chunk_id, True, 0, 0, started)
+            if not claimed:  # left 'running' by a worker that died: its lock is gone, so take it over
+                conn.execute(db.q("chunks", "take_over"), ids)
             keys = conn.execute(db.q("chunks", "chunk_keys"), ids).fetchall()
             upserted, resolved = process_keys(conn, run, [k[0] for k in keys], [k[1] for k in keys])
             conn.execute(db.q("chunks", "done"), {**ids, "upserted": upserted, "resolved": resolved})

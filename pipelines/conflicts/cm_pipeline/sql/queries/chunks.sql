@@ -73,6 +73,14 @@ RETURNING "ChunkID";
 -- invocation waits here and then sees 'done'; a dead worker's lock is gone with its session.
 SELECT "Status" FROM task02_chunks WHERE "RunID" = %(run_id)s AND "ChunkID" = %(chunk_id)s FOR UPDATE;
 
+-- name: take_over
+-- Inside the work transaction, after "lock" found the chunk unfinished although the claim did not
+-- get it (a worker died holding a live lease): counted as an attempt when this one commits.
+UPDATE task02_chunks
+   SET "Status" = 'running', "Attempts" = "Attempts" + 1, "StartedAt" = now(),
+       "LeaseUntil" = now() + make_interval(secs => %(lease_seconds)s), "Error" = NULL
+ WHERE "RunID" = %(run_id)s AND "ChunkID" = %(chunk_id)s;
+
 -- name: done
 UPDATE task02_chunks SET "Status" = 'done', "RowsUpserted" = %(upserted)s, "RowsResolved" = %(resolved)s,
        "FinishedAt" = now(), "LeaseUntil" = NULL, "Error" = NULL
