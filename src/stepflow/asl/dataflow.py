@@ -59,6 +59,8 @@ class JsonPathIO:
     assign: Template | None = None
 
     def effective_input(self, scope: StateScope) -> Any:
+        if self.input_path is MISSING:  # the common case, without a call
+            return scope.raw
         return select_path(self.input_path, scope.raw, scope, "InputPath")
 
     def arguments(self, scope: StateScope) -> Any:
@@ -68,16 +70,22 @@ class JsonPathIO:
 
     def output(self, scope: StateScope, result: Any) -> tuple[Any, dict | None]:
         """The state output and the variables it assigns, from its result."""
+        assigned = None
+        if self.result_selector is not None or self.assign is not None:
+            result, assigned = self._selected(scope, result)
+        if self.result_path is not MISSING:
+            result = apply_result_path(scope.raw, self.result_path, result)
+        if self.output_path is MISSING:
+            return result, assigned
+        return select_path(self.output_path, result, scope, "OutputPath"), assigned
+
+    def _selected(self, scope: StateScope, result: Any) -> tuple[Any, dict | None]:
+        """ResultSelector, then Assign over the selected result (only built when either is set)."""
         env = Env(result, scope.context, scope.variables)
         if self.result_selector is not None:
             result = self.result_selector(env)
             env = Env(result, scope.context, scope.variables)
-        assigned = self.assign(env) if self.assign is not None else None
-        if self.result_path is MISSING:
-            merged = result
-        else:
-            merged = apply_result_path(scope.raw, self.result_path, result)
-        return select_path(self.output_path, merged, scope, "OutputPath"), assigned
+        return result, (self.assign(env) if self.assign is not None else None)
 
     def assignments(self, scope: StateScope, result: Any) -> dict | None:
         """Only the Assign part (a Choice rule's own Assign)."""

@@ -13,6 +13,7 @@ executions get their turn.
 from __future__ import annotations
 
 import random
+import time
 from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ from stepflow.errors import (
 )
 
 _DETAILS_KEYS = history.DETAILS_KEYS  # event type -> details field, filled as types are seen
+_NO_VALUE = object()
 
 DEFAULT_BUDGET = 2000  # transitions per call before yielding to other executions
 
@@ -212,6 +214,13 @@ class Interpreter:
         return run.finish(0)
 
 
+def now_function(clock: Clock):
+    """``clock.now``, or ``time.time`` itself for the real clock (what Clock.now returns, without
+    a Python call: timestamps are read several times per transition)."""
+    now = clock.now
+    return time.time if getattr(now, "__func__", None) is Clock.now else now
+
+
 class Run:
     """One interpreter call on one execution: the primitives state handlers use."""
 
@@ -220,8 +229,11 @@ class Run:
         self.exe = exe
         self.machine = machine
         self.clock = ix.clock
+        self.now = now_function(ix.clock)
         self.limits = ix.limits
         self.progress = Progress(first_event=len(exe.events))
+        self._text_value: Any = _NO_VALUE  # the last value text_of encoded, and its text
+        self._text = ""
 
     # bookkeeping ---------------------------------------------------------------------------
 
@@ -235,6 +247,16 @@ class Run:
 
     def touch(self, frame: Frame) -> None:
         self.progress.dirty.add(frame.key)
+
+    def text_of(self, value: Any) -> str:
+        """``dumps(value)``, remembering the last value encoded: a state that passes its input on
+        unchanged (Pass, Choice, Wait without data-flow fields) then costs no second encoding.
+        Identity means the same text, because the engine never mutates a value once made."""
+        if value is self._text_value:
+            return self._text
+        text = dumps(value)
+        self._text_value, self._text = value, text
+        return text
 
     def emit(self, frame: Frame | None, event_type: str, details: dict | None, now: float | None = None) -> int:
         """Append one history event (the hottest function: keep it lean)."""
@@ -252,7 +274,7 @@ class Run:
         event = {
             "id": event_id,
             "previousEventId": previous if previous is not None else event_id - 1,
-            "timestamp": self.clock.now() if now is None else now,
+            "timestamp": self.now() if now is None else now,
             "type": event_type,
         }
         if details is not None:
@@ -336,7 +358,9 @@ class Run:
 
     def scope(self, frame: Frame, state: State, **context_extra: Any) -> StateScope:
         """The evaluation scope of the frame's current state (InputPath applied)."""
-        scope = StateScope(frame.input, frame.input, self.context(frame, state, **context_extra), self.variables(frame))
+        context = self.context(frame, state, **context_extra) if state.uses_context else None
+        variables = self.variables(frame) if frame.vars or frame.parent is not None else EMPTY_VARIABLES
+        scope = StateScope(frame.input, frame.input, context, variables)
         scope.effective = state.io.effective_input(scope)
         return scope
 
@@ -357,8 +381,8 @@ class Run:
     def enter(self, frame: Frame) -> None:
         """Enter the frame's current state and run it as far as it goes (the hot path)."""
         state = self.machine.programs[frame.program].states[frame.state]
-        text = frame.input_text if frame.input_text is not None else dumps(frame.input)
-        frame.entered_at = now = self.clock.now()
+        text = frame.input_text if frame.input_text is not None else self.text_of(frame.input)
+        frame.entered_at = now = self.now()
         frame.retries = None
         frame.attempt = 0
         frame.entered_id = self.emit(frame, state.entered_event, history.state_entered(state.name, text), now)
@@ -366,14 +390,18 @@ class Run:
         try:
             HANDLERS[state.type].enter(self, frame, state)
         except StatesError as failure:
-            self.state_failed(frame, self.state(frame), failure.error, failure.cause, evaluation=True)
+            self.evaluation_failed(frame, failure)
 
     def guard(self, frame: Frame, action) -> None:
         """Run a handler step; an ASL failure it raises fails the state."""
         try:
             action()
         except StatesError as failure:
-            self.state_failed(frame, self.state(frame), failure.error, failure.cause, evaluation=True)
+            self.evaluation_failed(frame, failure)
+
+    def evaluation_failed(self, frame: Frame, failure: StatesError) -> None:
+        """A handler step raised an ASL failure: the frame's current state fails with it."""
+        self.state_failed(frame, self.state(frame), failure.error, failure.cause, evaluation=True)
 
     def timer_fired(self, frame: Frame, token: str) -> None:
         wait = frame.wait
@@ -403,7 +431,7 @@ class Run:
 
     def exit_state(self, frame: Frame, state: State, output: Any, assigned: dict | None, next_state: str | None) -> None:
         """Record StateExited, apply Assign, and move on (or finish the frame at an End)."""
-        text = dumps(output)
+        text = self.text_of(output)
         limit = self.limits.payload_bytes
         if limit is not None and len(text) * 4 > limit and size_in_bytes(text) > limit:
             cause = f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit."
@@ -492,8 +520,14 @@ class Run:
         self.notify_parent(frame)
 
     def notify_parent(self, child: Frame) -> None:
+        """Tell the Map or Parallel state that started ``child`` that it ended (once per
+        iteration, so without the closure ``guard`` takes)."""
         parent = self.exe.frames[child.parent]
-        self.guard(parent, lambda: self.handler(parent).child_done(self, parent, self.state(parent), child))
+        state = self.state(parent)
+        try:
+            HANDLERS[state.type].child_done(self, parent, state, child)
+        except StatesError as failure:
+            self.evaluation_failed(parent, failure)
         self.requeue(parent)
 
     def redrive_execution(self) -> None:
@@ -567,7 +601,8 @@ class Run:
     def remove_frame(self, key: str) -> None:
         frame = self.exe.frames.pop(key, None)
         if frame is not None:
-            self.cancel_task(frame)
+            if frame.wait is not None:
+                self.cancel_task(frame)
             self.progress.dirty.discard(key)
             self.progress.removed.add(key)
 

@@ -28,6 +28,7 @@ class ChildrenHandler(StateHandler):
     def child_keys(self, frame, state) -> list[str]:
         return [child_key(frame, state, i) for i in range(self.child_count(frame, state))]
 
-    def release(self, run, frame, state) -> None:
-        for key in self.child_keys(frame, state):
+    def release(self, run, frame, state, keys: list[str] | None = None) -> None:
+        """Remove the child frames (``keys``: their keys, when the caller has them already)."""
+        for key in self.child_keys(frame, state) if keys is None else keys:
             run.remove_frame(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from stepflow.asl import jsonata_eval
 from stepflow.asl.json_text import dumps
 from stepflow.asl.model import JSONATA
-from stepflow.engine.snapshot import FAILED, NOT_STARTED, RUNNING, SUCCEEDED
+from stepflow.engine.snapshot import NOT_STARTED, SUCCEEDED
 from stepflow.engine.policy import will_retry
 from stepflow.engine.states.base import emit_unchained
 from stepflow.engine.states.children import ChildrenHandler, child_key
@@ -83,7 +83,7 @@ class MapHandler(ChildrenHandler):
             frame.last_event = iteration_event
             keys = self.child_keys(frame, state)
             results = [_iteration_result(run.exe.frames[key]) for key in keys]
-            self.release(run, frame, state)
+            self.release(run, frame, state, keys)
             self._succeed(run, frame, state, results)
             return
         self._launch(run, frame, state)

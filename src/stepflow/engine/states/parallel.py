@@ -48,7 +48,7 @@ class ParallelHandler(ChildrenHandler):
         if wait["pending"] > 0:
             return
         results = [run.exe.frames[key].output for key in keys]
-        self.release(run, frame, state)
+        self.release(run, frame, state, keys)
         frame.last_event = child.last_event  # the last branch event, as AWS links it
         emit_unchained(run, frame, "ParallelStateSucceeded")
         frame.wait = None
