@@ -1,0 +1,271 @@
+"""Run the nightly warehouse refresh locally, end to end, with one command:
+
+    .venv/bin/python examples/warehouse_refresh/run.py            # or: make etl
+    .venv/bin/python examples/warehouse_refresh/run.py --mock-tests
+
+It starts ``stepflow serve --template template.yaml`` on a free port (a SQLite store in the work
+folder), a local reference-data API, ops webhook and mailbox (local_services.py), starts the
+``warehouse-refresh`` state machine through boto3 as against AWS, waits for its end, prints its
+output and what happened (history, the nested reports execution, Lambda logs, SNS and SQS
+messages, Glue runs, the published warehouse), then stops the server.
+
+``--mock-tests`` runs instead every test case of mocks.json (a Step Functions Local
+MockConfigFile) with ``stepflow run ... --mock-config mocks.json --test-case CASE`` and checks
+each ends as expected. Everything the runs write goes to the work folder (``--workdir``, default
+``examples/warehouse_refresh/.stepflow``), which is emptied first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from local_services import LocalServices, free_port  # noqa: E402
+
+TEMPLATE, MOCKS = HERE / "template.yaml", HERE / "mocks.json"
+MACHINE = "WarehouseRefresh"  # logical id; its name is warehouse-refresh
+MARKER = ".warehouse-refresh-workdir"
+MOCK_INPUT = json.dumps({"snapshot_date": "2024-07-01"})
+EXPECTED = {  # test case -> (status, error)
+    "HappyPath": ("SUCCEEDED", None), "LateExports": ("SUCCEEDED", None),
+    "ExportsNeverArrive": ("FAILED", "ExportsNotReady"), "GlueJobFails": ("FAILED", "States.TaskFailed"),
+    "RetryThenSucceed": ("SUCCEEDED", None), "RatesApiDown": ("SUCCEEDED", None),
+    "QualityGateRejects": ("FAILED", "QualityCheckFailed"),
+}
+ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def stepflow(*args: str, cwd: Path, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """Run a ``stepflow`` command with this interpreter."""
+    return subprocess.run([sys.executable, "-m", "stepflow", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, check=check, timeout=120)
+
+
+def prepare_workdir(path: Path) -> Path:
+    """An empty work folder; one that has other files than ours is refused, never emptied."""
+    path = path.resolve()
+    if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
+        raise SystemExit(f"{path} is not empty and is not a warehouse-refresh work folder; choose another --workdir")
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    (path / MARKER).touch()
+    return path
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 74 - len(title)))
+
+
+# -- the live run ----------------------------------------------------------------------------------
+
+
+def overrides(workdir: Path, services: LocalServices, port: int) -> list[str]:
+    values = {
+        "ExportsDir": workdir / "exports", "WarehouseDir": workdir / "warehouse",
+        "RatesApiUrl": services.http_url, "StepFunctionsEndpoint": f"http://127.0.0.1:{port}",
+        "OpsWebhookUrl": f"{services.http_url}/hooks/sns", "NotificationsFile": workdir / "notifications.jsonl",
+    }
+    if services.smtp_address:
+        values["AlertEmail"] = "data-team@example.com"
+    return [arg for key, value in values.items() for arg in ("--parameter-overrides", f"{key}={value}")]
+
+
+def start_server(workdir: Path, services: LocalServices, time_scale: float) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, **ENV}
+    if services.smtp_address:
+        env["STEPFLOW_SMTP"] = services.smtp_address
+    command = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", f"sqlite:///{workdir / 'stepflow.db'}",
+               "--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(workdir, services, port)]
+    log = (workdir / "serve.log").open("w")
+    server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url, server, workdir / "serve.log")
+    return server, url
+
+
+def wait_until_up(url: str, server: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"stepflow serve exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"stepflow serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def land_exports(workdir: Path) -> Path:
+    """Tonight's export, without its _SUCCESS marker yet: the upstream job is running late."""
+    landing = workdir / "exports"
+    landing.mkdir()
+    for source in (HERE / "exports").glob("*.csv"):
+        shutil.copy(source, landing / source.name)
+    return landing
+
+
+def run_refresh(sfn, landing: Path, timeout: float = 120.0) -> dict:
+    """Start warehouse-refresh as the console or the aws CLI would; when it waits for the late
+    export, finish the export (write _SUCCESS); wait for the execution's end."""
+    machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    started = sfn.start_execution(stateMachineArn=machines["warehouse-refresh"], name=f"manual-{int(time.time())}",
+                                  input=json.dumps({"trigger": "run.py"}))
+    arn = started["executionArn"]
+    print(f"started {arn}")
+    deadline = time.monotonic() + timeout
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the execution did not end within {timeout:.0f} s")
+        if not (landing / "_SUCCESS").exists() and _waiting_for_exports(sfn, arn):
+            (landing / "_SUCCESS").touch()
+            print("the refresh waits for the export (WaitForExports); the export job finishes now: _SUCCESS written")
+        time.sleep(0.2)
+    return described
+
+
+def _waiting_for_exports(sfn, arn: str) -> bool:
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return any(e["type"] == "WaitStateEntered" for e in events)
+
+
+def history_summary(sfn, arn: str) -> list[str]:
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    kinds = collections.Counter(e["type"] for e in events)
+    counted = collections.Counter(entered)
+    path = " -> ".join(f"{name} x{counted[name]}" if counted[name] > 1 else name for name in dict.fromkeys(entered))
+    interesting = ("TaskScheduled", "TaskSucceeded", "TaskFailed", "TaskSubmitted", "MapIterationStarted", "ParallelStateStarted", "WaitStateEntered")
+    return [f"{len(events)} events; states: {path}", "  " + ", ".join(f"{k} {kinds[k]}" for k in interesting if kinds[k])]
+
+
+def show(title: str, *args: str, cwd: Path) -> None:
+    section(title)
+    print("$ stepflow " + " ".join(args))
+    result = stepflow(*args, cwd=cwd)
+    print((result.stdout + result.stderr).rstrip())
+
+
+def report(sfn, described: dict, workdir: Path, services: LocalServices) -> None:
+    arn, store = described["executionArn"], f"sqlite:///{workdir / 'stepflow.db'}"
+    section("history")
+    print("\n".join(history_summary(sfn, arn)))
+    reports_machine = described["stateMachineArn"].replace(":warehouse-refresh", ":warehouse-refresh-reports")
+    children = [child["executionArn"] for child in sfn.list_executions(stateMachineArn=reports_machine)["executions"]]
+    for child in sfn.list_executions(stateMachineArn=reports_machine)["executions"]:
+        print(f"nested (.sync:2): {child['executionArn']} {child['status']}")
+    show("Lambda logs (the quality gate's callback)", "logs", "refresh-quality-gate", "--execution", arn, cwd=workdir)
+    for child in children:
+        show("Lambda logs (reports, built by the nested execution)", "logs", "refresh-build-report", "--execution", child, cwd=workdir)
+    show("SNS and SQS messages", "messages", "--store", store, cwd=workdir)
+    show("Glue job runs", "glue-runs", "--store", store, cwd=workdir)
+    show("schedules", "schedules", "--template", str(TEMPLATE), cwd=workdir)
+    section("what the outside world received")
+    received = services.recorder
+    print(f"reference-data API: {len(received.rates_requests)} request(s) {[r['query'] for r in received.rates_requests]}")
+    print(f"ops webhook: {[(n['type'], n['body'].get('Subject')) for n in received.webhook]}")
+    print(f"mailbox: {[(m['to'], m['subject']) for m in received.mails] if services.smtp_address else 'not started (no aiosmtpd)'}")
+    lines = (workdir / "notifications.jsonl").read_text().splitlines() if (workdir / "notifications.jsonl").exists() else []
+    print(f"notifications file: {len(lines)} line(s) in {workdir / 'notifications.jsonl'}")
+    current = workdir / "warehouse" / "current"
+    if current.exists():
+        section("the published warehouse")
+        print(f"{current} -> {os.readlink(current)}")
+        top = json.loads((current / "reports" / "top_products.json").read_text())["rows"]
+        for row in top:
+            print(f"  {row['product']:<26} {row['units']:>3} units  {row['revenue_usd']:>10.2f} USD")
+
+
+def live(workdir: Path, time_scale: float) -> dict:
+    services = LocalServices().start()
+    server = None
+    try:
+        server, url = start_server(workdir, services, time_scale)
+        print(f"stepflow serve on {url} (store {workdir / 'stepflow.db'}, time scale {time_scale})")
+        sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        described = run_refresh(sfn, land_exports(workdir))
+        section(f"{described['status']}: output")
+        print(json.dumps(json.loads(described.get("output") or "null"), indent=2) if described.get("output")
+              else f"{described.get('error')}: {described.get('cause')}")
+        time.sleep(0.3)  # SNS deliveries run after Publish has answered
+        report(sfn, described, workdir, services)
+        return {"status": described["status"], "execution_arn": described["executionArn"], "output": described.get("output"),
+                "error": described.get("error"), "cause": described.get("cause"), "workdir": str(workdir),
+                "received": services.recorder.snapshot()}
+    finally:
+        if server is not None:
+            stop_server(server)
+        services.stop()
+
+
+# -- the mock test cases ---------------------------------------------------------------------------
+
+
+def mock_command(case: str, workdir: Path) -> list[str]:
+    return ["run", MACHINE, "--template", str(TEMPLATE), "--mock-config", str(MOCKS), "--test-case", case,
+            "--input", MOCK_INPUT, "--parameter-overrides", f"NotificationsFile={workdir / 'mock-notifications.jsonl'}"]
+
+
+def run_case(case: str, workdir: Path) -> dict:
+    result = stepflow(*mock_command(case, workdir), cwd=workdir, env={**os.environ, **ENV})
+    status = {0: "SUCCEEDED", 1: "FAILED", 3: "TIMED_OUT", 4: "ABORTED"}.get(result.returncode, f"exit {result.returncode}")
+    error = None
+    if status != "SUCCEEDED":
+        last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        error = last.split(": ", 2)[1] if last.count(": ") >= 2 else last
+    output = json.loads(result.stdout) if status == "SUCCEEDED" and result.stdout.strip() else None
+    return {"case": case, "status": status, "error": error, "output": output, "ok": (status, error) == EXPECTED.get(case)}
+
+
+def mock_tests(workdir: Path) -> list[dict]:
+    cases = list(json.loads(MOCKS.read_text())["StateMachines"]["warehouse-refresh"]["TestCases"])
+    print("each case runs:  stepflow run WarehouseRefresh --template examples/warehouse_refresh/template.yaml \\\n"
+          "                     --mock-config examples/warehouse_refresh/mocks.json --test-case CASE\n")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda case: run_case(case, workdir), cases))
+    for r in results:
+        expected = EXPECTED.get(r["case"], ("?", None))
+        print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['case']:<20} {r['status']:<9} {r['error'] or '':<20} (expected {expected[0]} {expected[1] or ''})")
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict | list:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=HERE / ".stepflow", help="where the runs write (emptied first)")
+    parser.add_argument("--time-scale", type=float, default=0.01, help="multiplies Wait, Retry backoff and timeouts (default 0.01)")
+    parser.add_argument("--mock-tests", action="store_true", help="run the test cases of mocks.json instead of the live refresh")
+    args = parser.parse_args(argv)
+    workdir = prepare_workdir(args.workdir)
+    if args.mock_tests:
+        return mock_tests(workdir)
+    return live(workdir, args.time_scale)
+
+
+if __name__ == "__main__":
+    outcome = main()
+    failed = any(not r["ok"] for r in outcome) if isinstance(outcome, list) else outcome["status"] != "SUCCEEDED"
+    sys.exit(1 if failed else 0)
