@@ -18,6 +18,10 @@ demo: $(STAMP)
 example: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+.PHONY: etl
+etl: $(STAMP)
+	$(BIN)/python examples/warehouse_refresh/run.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
 
