@@ -79,8 +79,12 @@ def _resume(args) -> dict:
     """RedriveExecution through stepflow: failed chunks run again, done chunks are kept."""
     from cm_pipeline import app
 
+    import os
+
+    dsn = os.environ.get("POSTGRES_DSN") or os.environ.get("DATABASE_URL")  # the template's own default is empty
+
     async def go():
-        rt = app.runtime(args.store)
+        rt = app.runtime(args.store, dsn=dsn)
         app.register(rt)
         rt.service.redrive_execution(executionArn=args.execution_arn)
         return await app.finish(rt, args.execution_arn)
