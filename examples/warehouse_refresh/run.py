@@ -11,8 +11,8 @@ messages, Glue runs, the published warehouse), then stops the server.
 
 ``--mock-tests`` runs instead every test case of mocks.json (a Step Functions Local
 MockConfigFile) with ``stepflow run ... --mock-config mocks.json --test-case CASE`` and checks
-each ends as expected. Everything the runs write goes to the work folder (``--workdir``, default
-``examples/warehouse_refresh/.stepflow``), which is emptied first.
+each ends as expected. Everything the runs write goes to ``.stepflow/`` in the folder it runs in
+(``--workdir``, default this example's folder: the template's default paths), emptied first.
 """
 
 from __future__ import annotations
@@ -48,17 +48,17 @@ EXPECTED = {  # test case -> (status, error)
 ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def stepflow(*args: str, cwd: Path, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+def stepflow(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a ``stepflow`` command with this interpreter."""
     return subprocess.run([sys.executable, "-m", "stepflow", *args], cwd=cwd, env=env, text=True,
-                          capture_output=True, check=check, timeout=120)
+                          capture_output=True, timeout=120)
 
 
-def prepare_workdir(path: Path) -> Path:
-    """An empty work folder; one that has other files than ours is refused, never emptied."""
+def prepare_state(path: Path) -> Path:
+    """An empty ``.stepflow`` folder for the run; one with files not ours is refused, never emptied."""
     path = path.resolve()
     if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
-        raise SystemExit(f"{path} is not empty and is not a warehouse-refresh work folder; choose another --workdir")
+        raise SystemExit(f"{path} is not empty and was not made by this runner; choose another --workdir")
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     (path / MARKER).touch()
@@ -72,28 +72,28 @@ def section(title: str) -> None:
 # -- the live run ----------------------------------------------------------------------------------
 
 
-def overrides(workdir: Path, services: LocalServices, port: int) -> list[str]:
+def overrides(state: Path, services: LocalServices, port: int) -> list[str]:
     values = {
-        "ExportsDir": workdir / "exports", "WarehouseDir": workdir / "warehouse",
+        "ExportsDir": state / "exports", "WarehouseDir": state / "warehouse",
         "RatesApiUrl": services.http_url, "StepFunctionsEndpoint": f"http://127.0.0.1:{port}",
-        "OpsWebhookUrl": f"{services.http_url}/hooks/sns", "NotificationsFile": workdir / "notifications.jsonl",
+        "OpsWebhookUrl": f"{services.http_url}/hooks/sns", "NotificationsFile": state / "notifications.jsonl",
     }
     if services.smtp_address:
         values["AlertEmail"] = "data-team@example.com"
     return [arg for key, value in values.items() for arg in ("--parameter-overrides", f"{key}={value}")]
 
 
-def start_server(workdir: Path, services: LocalServices, time_scale: float) -> tuple[subprocess.Popen, str]:
+def start_server(state: Path, services: LocalServices, time_scale: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, **ENV}
     if services.smtp_address:
         env["STEPFLOW_SMTP"] = services.smtp_address
-    command = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", f"sqlite:///{workdir / 'stepflow.db'}",
-               "--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(workdir, services, port)]
-    log = (workdir / "serve.log").open("w")
-    server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", f"sqlite:///{state / 'stepflow.db'}",
+               "--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(state, services, port)]
+    log = (state / "serve.log").open("w")
+    server = subprocess.Popen(command, cwd=state.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(url, server, workdir / "serve.log")
+    wait_until_up(url, server, state / "serve.log")
     return server, url
 
 
@@ -119,9 +119,9 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def land_exports(workdir: Path) -> Path:
+def land_exports(state: Path) -> Path:
     """Tonight's export, without its _SUCCESS marker yet: the upstream job is running late."""
-    landing = workdir / "exports"
+    landing = state / "exports"
     landing.mkdir()
     for source in (HERE / "exports").glob("*.csv"):
         shutil.copy(source, landing / source.name)
@@ -169,52 +169,81 @@ def show(title: str, *args: str, cwd: Path) -> None:
     print((result.stdout + result.stderr).rstrip())
 
 
-def report(sfn, described: dict, workdir: Path, services: LocalServices) -> None:
-    arn, store = described["executionArn"], f"sqlite:///{workdir / 'stepflow.db'}"
-    section("history")
-    print("\n".join(history_summary(sfn, arn)))
-    reports_machine = described["stateMachineArn"].replace(":warehouse-refresh", ":warehouse-refresh-reports")
-    children = [child["executionArn"] for child in sfn.list_executions(stateMachineArn=reports_machine)["executions"]]
-    for child in sfn.list_executions(stateMachineArn=reports_machine)["executions"]:
-        print(f"nested (.sync:2): {child['executionArn']} {child['status']}")
-    show("Lambda logs (the quality gate's callback)", "logs", "refresh-quality-gate", "--execution", arn, cwd=workdir)
+def wait_for_deliveries(state: Path, timeout: float = 30.0) -> None:
+    """SNS delivers after Publish has answered: wait until every message has its outcomes."""
+    from stepflow.store import open_store
+
+    store = open_store(f"sqlite:///{state / 'stepflow.db'}")
+    try:
+        deadline = time.monotonic() + timeout
+        while any("Deliveries" not in m for m in store.list_resources("sns-message")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        store.close()
+
+
+def report(sfn, described: dict, state: Path, services: LocalServices) -> None:
+    arn, store = described["executionArn"], f"sqlite:///{state / 'stepflow.db'}"
+    logs = ("--logs-dir", str(state / "logs"))  # serve ran in the work folder: its logs are in .stepflow/logs
+    children = report_history(sfn, described)
+    show("Lambda logs (the quality gate's callback)", "logs", "refresh-quality-gate", "--execution", arn, *logs, cwd=state)
     for child in children:
-        show("Lambda logs (reports, built by the nested execution)", "logs", "refresh-build-report", "--execution", child, cwd=workdir)
-    show("SNS and SQS messages", "messages", "--store", store, cwd=workdir)
-    show("Glue job runs", "glue-runs", "--store", store, cwd=workdir)
-    show("schedules", "schedules", "--template", str(TEMPLATE), cwd=workdir)
+        show("Lambda logs (reports, built by the nested execution)", "logs", "refresh-build-report", "--execution", child, *logs,
+             cwd=state)
+    show("SNS and SQS messages", "messages", "--store", store, cwd=state)
+    show("Glue job runs", "glue-runs", "--store", store, cwd=state)
+    show("schedules", "schedules", "--template", str(TEMPLATE), cwd=state)
+    report_outside_world(services, state / "notifications.jsonl")
+    report_warehouse(state / "warehouse" / "current")
+
+
+def report_history(sfn, described: dict) -> list[str]:
+    """The history summary and the nested executions; their ARNs."""
+    section("history")
+    print("\n".join(history_summary(sfn, described["executionArn"])))
+    reports_machine = described["stateMachineArn"].replace(":warehouse-refresh", ":warehouse-refresh-reports")
+    children = sfn.list_executions(stateMachineArn=reports_machine)["executions"]
+    for child in children:
+        print(f"nested (.sync:2): {child['executionArn']} {child['status']}")
+    return [child["executionArn"] for child in children]
+
+
+def report_outside_world(services: LocalServices, notifications: Path) -> None:
     section("what the outside world received")
-    received = services.recorder
-    print(f"reference-data API: {len(received.rates_requests)} request(s) {[r['query'] for r in received.rates_requests]}")
-    print(f"ops webhook: {[(n['type'], n['body'].get('Subject')) for n in received.webhook]}")
-    print(f"mailbox: {[(m['to'], m['subject']) for m in received.mails] if services.smtp_address else 'not started (no aiosmtpd)'}")
-    lines = (workdir / "notifications.jsonl").read_text().splitlines() if (workdir / "notifications.jsonl").exists() else []
-    print(f"notifications file: {len(lines)} line(s) in {workdir / 'notifications.jsonl'}")
-    current = workdir / "warehouse" / "current"
-    if current.exists():
-        section("the published warehouse")
-        print(f"{current} -> {os.readlink(current)}")
-        top = json.loads((current / "reports" / "top_products.json").read_text())["rows"]
-        for row in top:
-            print(f"  {row['product']:<26} {row['units']:>3} units  {row['revenue_usd']:>10.2f} USD")
+    received = services.recorder.snapshot()
+    print(f"reference-data API: {len(received['rates_requests'])} request(s) {[r['query'] for r in received['rates_requests']]}")
+    print(f"ops webhook: {[(n['type'], n['body'].get('Subject')) for n in received['webhook']]}")
+    mails = [(m['to'], m['subject']) for m in received['mails']]
+    print(f"mailbox: {mails if services.smtp_address else 'not started (aiosmtpd is not installed)'}")
+    lines = notifications.read_text().splitlines() if notifications.exists() else []
+    print(f"notifications file: {len(lines)} line(s) in {notifications}")
 
 
-def live(workdir: Path, time_scale: float) -> dict:
+def report_warehouse(current: Path) -> None:
+    if not current.exists():
+        return
+    section("the published warehouse")
+    print(f"{current} -> {os.readlink(current)}")
+    for row in json.loads((current / "reports" / "top_products.json").read_text())["rows"]:
+        print(f"  {row['product']:<26} {row['units']:>3} units  {row['revenue_usd']:>10.2f} USD")
+
+
+def live(state: Path, time_scale: float) -> dict:
     services = LocalServices().start()
     server = None
     try:
-        server, url = start_server(workdir, services, time_scale)
-        print(f"stepflow serve on {url} (store {workdir / 'stepflow.db'}, time scale {time_scale})")
+        server, url = start_server(state, services, time_scale)
+        print(f"stepflow serve on {url} (store {state / 'stepflow.db'}, time scale {time_scale})")
         sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
                            aws_access_key_id="local", aws_secret_access_key="local")
-        described = run_refresh(sfn, land_exports(workdir))
+        described = run_refresh(sfn, land_exports(state))
         section(f"{described['status']}: output")
         print(json.dumps(json.loads(described.get("output") or "null"), indent=2) if described.get("output")
               else f"{described.get('error')}: {described.get('cause')}")
-        time.sleep(0.3)  # SNS deliveries run after Publish has answered
-        report(sfn, described, workdir, services)
+        wait_for_deliveries(state)
+        report(sfn, described, state, services)
         return {"status": described["status"], "execution_arn": described["executionArn"], "output": described.get("output"),
-                "error": described.get("error"), "cause": described.get("cause"), "workdir": str(workdir),
+                "error": described.get("error"), "cause": described.get("cause"), "state": str(state),
                 "received": services.recorder.snapshot()}
     finally:
         if server is not None:
@@ -225,13 +254,13 @@ def live(workdir: Path, time_scale: float) -> dict:
 # -- the mock test cases ---------------------------------------------------------------------------
 
 
-def mock_command(case: str, workdir: Path) -> list[str]:
+def mock_command(case: str, state: Path) -> list[str]:
     return ["run", MACHINE, "--template", str(TEMPLATE), "--mock-config", str(MOCKS), "--test-case", case,
-            "--input", MOCK_INPUT, "--parameter-overrides", f"NotificationsFile={workdir / 'mock-notifications.jsonl'}"]
+            "--input", MOCK_INPUT, "--parameter-overrides", f"NotificationsFile={state / 'mock-notifications.jsonl'}"]
 
 
-def run_case(case: str, workdir: Path) -> dict:
-    result = stepflow(*mock_command(case, workdir), cwd=workdir, env={**os.environ, **ENV})
+def run_case(case: str, state: Path) -> dict:
+    result = stepflow(*mock_command(case, state), cwd=state, env={**os.environ, **ENV})
     status = {0: "SUCCEEDED", 1: "FAILED", 3: "TIMED_OUT", 4: "ABORTED"}.get(result.returncode, f"exit {result.returncode}")
     error = None
     if status != "SUCCEEDED":
@@ -241,28 +270,37 @@ def run_case(case: str, workdir: Path) -> dict:
     return {"case": case, "status": status, "error": error, "output": output, "ok": (status, error) == EXPECTED.get(case)}
 
 
-def mock_tests(workdir: Path) -> list[dict]:
+def mock_tests(state: Path) -> list[dict]:
     cases = list(json.loads(MOCKS.read_text())["StateMachines"]["warehouse-refresh"]["TestCases"])
     print("each case runs:  stepflow run WarehouseRefresh --template examples/warehouse_refresh/template.yaml \\\n"
           "                     --mock-config examples/warehouse_refresh/mocks.json --test-case CASE\n")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda case: run_case(case, workdir), cases))
+        results = list(pool.map(lambda case: run_case(case, state), cases))
     for r in results:
-        expected = EXPECTED.get(r["case"], ("?", None))
-        print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['case']:<20} {r['status']:<9} {r['error'] or '':<20} (expected {expected[0]} {expected[1] or ''})")
+        print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['case']:<20} {r['status']:<9} {_outcome(r)}")
     return results
+
+
+def _outcome(result: dict) -> str:
+    expected = " ".join(str(part) for part in EXPECTED.get(result["case"], ("?",)) if part)
+    if result["output"] is not None:
+        out = result["output"]
+        detail = f"export checks {out['export_checks']}, rates {out['rates']['source']}, published {out['published']['path']}"
+    else:
+        detail = result["error"] or ""
+    return detail if result["ok"] else f"{detail}  (expected {expected})"
 
 
 def main(argv: list[str] | None = None) -> dict | list:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=HERE / ".stepflow", help="where the runs write (emptied first)")
+    parser.add_argument("--workdir", type=Path, default=HERE, help="the folder to run in; the run writes to its .stepflow/ (emptied first)")
     parser.add_argument("--time-scale", type=float, default=0.01, help="multiplies Wait, Retry backoff and timeouts (default 0.01)")
     parser.add_argument("--mock-tests", action="store_true", help="run the test cases of mocks.json instead of the live refresh")
     args = parser.parse_args(argv)
-    workdir = prepare_workdir(args.workdir)
+    state = prepare_state(args.workdir.resolve() / ".stepflow")
     if args.mock_tests:
-        return mock_tests(workdir)
-    return live(workdir, args.time_scale)
+        return mock_tests(state)
+    return live(state, args.time_scale)
 
 
 if __name__ == "__main__":

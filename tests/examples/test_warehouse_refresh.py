@@ -28,8 +28,8 @@ def run_example(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_one_command_runs_the_refresh_end_to_end(tmp_path):
-    workdir = tmp_path / "work"
-    result = run_example("--workdir", str(workdir))
+    result = run_example("--workdir", str(tmp_path))
+    workdir = tmp_path / ".stepflow"  # everything the run wrote
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WaitForExports" in result.stdout and "_SUCCESS written" in result.stdout
     store = open_store(f"sqlite:///{workdir / 'stepflow.db'}")
@@ -131,7 +131,7 @@ def test_a_rejected_quality_gate_does_not_publish(tmp_path):
 
 
 def test_the_runner_runs_every_test_case_through_the_cli(tmp_path):
-    result = run_example("--mock-tests", "--workdir", str(tmp_path / "mock-tests"))
+    result = run_example("--mock-tests", "--workdir", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[:3] for line in result.stdout.splitlines() if line.startswith(("ok", "FAIL"))] == [
         ["ok", case, status] for case, status in zip(CASES, ["SUCCEEDED", "SUCCEEDED", "FAILED", "FAILED", "SUCCEEDED",
