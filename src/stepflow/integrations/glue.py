@@ -95,7 +95,7 @@ class GlueJobs:
     def __init__(self, jobs: Callable[[], list], store, log_dir: str | Path = ".stepflow/glue", time_scale: float = 1.0):
         self._jobs = jobs
         self.store = store
-        self.log_dir = Path(log_dir)
+        self.log_dir = Path(log_dir).resolve()  # runs record absolute log paths: glue-runs may be read from elsewhere
         self.time_scale = time_scale
         self._processes: dict[str, asyncio.subprocess.Process] = {}
         self._done: dict[str, asyncio.Task] = {}
