@@ -66,7 +66,7 @@ def test_failed_map_run_counts_the_failure():
 
 def test_running_map_run_shows_live_counts_and_takes_updates():
     rt = journal_runtime(clock=Clock(1.0))
-    definition = distributed({"W": {"Type": "Wait", "Seconds": 1, "End": True}}, MaxConcurrency=1)
+    definition = distributed({"W": {"Type": "Wait", "Seconds": 30, "End": True}}, MaxConcurrency=1)
 
     async def scenario():
         svc = rt.service
