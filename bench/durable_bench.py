@@ -10,6 +10,12 @@ The engine-side rate is transitions (``*StateEntered`` events) over stopDate - s
 execution, as sfn_bench reports it; the wall rate (client StartExecution -> terminal status seen)
 is shown beside it.
 
+A third workload, ``many`` (M executions of Pass -> Wait 0 -> Succeed started at once), measures
+what a transaction per interpreter call costs when many short executions run together (group
+commit). It is driven by ``lean_client.py`` (boto3's own CPU cost would hide the server's) and
+reported in executions/s: wall time from the first StartExecution until the last execution was
+seen terminal.
+
     .venv/bin/python bench/durable_bench.py                # memory, SQLite, PostgreSQL (pgserver)
     .venv/bin/python bench/durable_bench.py --rounds 5 --json /tmp/durable.json
     DATABASE_URL=postgresql://... .venv/bin/python bench/durable_bench.py
@@ -35,6 +41,8 @@ import urllib.request
 import uuid
 import warnings
 from pathlib import Path
+
+import lean_client
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE = 20_000
@@ -139,16 +147,34 @@ def postgres_url(enabled: bool):
 # measuring ----------------------------------------------------------------------------------------
 
 
-def workloads(sfn, chain_n: int, map_n: int) -> list[tuple[str, dict, dict, int]]:
-    """(name, definition, input, expected transitions) of the two workloads."""
-    return [
+def workloads(sfn, chain_n: int, map_n: int, many_m: int) -> list[tuple[str, dict, dict | None, int]]:
+    """(name, definition, input, expected transitions) of the workloads; ``many`` has no input
+    (its executions get ``{"i": index}``) and counts executions."""
+    loads = [
         (f"chain N={chain_n}", sfn.def_chain(chain_n), {"v": 1}, chain_n),
         (f"map N={map_n}", sfn.def_map(0), {"n": map_n, "items": list(range(map_n))}, 1 + 2 * map_n),
     ]
+    if many_m:
+        loads.append((f"many M={many_m}", sfn.def_many(), None, many_m))
+    return loads
 
 
-def measure(sfn, server: Server, client, machine_arn: str, payload: dict, expected: int, check_history: bool, timeout: float) -> dict:
+def measure_many(server: Server, machine_arn: str, m: int, timeout: float) -> dict:
+    """M executions at once through the lean client: executions/s (wall and server CPU)."""
+    cpu = server.cpu_seconds()
+    batch = lean_client.run_many(server.url, machine_arn, m, timeout)
+    cpu = server.cpu_seconds() - cpu
+    if batch.status != "SUCCEEDED":
+        raise RuntimeError(f"many: {batch.status} {batch.errors[:2]}")
+    rate = m / batch.wall_s
+    return {"engine_rate": rate, "wall_rate": rate, "engine_s": batch.wall_s,
+            "cpu_rate": m / cpu if cpu >= MIN_CPU_SECONDS else None}
+
+
+def measure(sfn, server: Server, client, machine_arn: str, payload: dict | None, expected: int, check_history: bool, timeout: float) -> dict:
     """One execution: engine-side, wall and server-CPU transitions/s (history checked on the first round)."""
+    if payload is None:
+        return measure_many(server, machine_arn, expected, timeout)
     cpu = server.cpu_seconds()
     run = sfn.run_one(client, machine_arn, payload, timeout, history=check_history)
     cpu = server.cpu_seconds() - cpu  # the server's work only (a PostgreSQL server's is not counted)
@@ -173,7 +199,8 @@ def run_rounds(sfn, servers: list[Server], loads, rounds: int, timeout: float) -
                 result = measure(sfn, server, clients[server.label], machines[key], payload, expected, number == 0, timeout)
                 if number > 0:
                     runs[key].append(result)
-                print(f"  round {number} {server.label:8} {name:12} {result['engine_rate']:>10,.0f} transitions/s", flush=True)
+                unit = "executions/s" if payload is None else "transitions/s"
+                print(f"  round {number} {server.label:8} {name:12} {result['engine_rate']:>10,.0f} {unit}", flush=True)
     return runs
 
 
@@ -203,7 +230,7 @@ def verdict(rows: list[dict]) -> list[str]:
     """The issue's targets, checked on the SQLite rows."""
     lines = []
     for row in rows:
-        if row["store"] == "sqlite":
+        if row["store"] == "sqlite" and not row["workload"].startswith("many"):
             ok = row["engine_transitions_per_s"] >= TARGET_RATE and row["share_of_memory"] >= TARGET_RATIO
             lines.append(f"{'PASS' if ok else 'MISS'} sqlite {row['workload']}: {row['engine_transitions_per_s']:,} transitions/s "
                          f"(target {TARGET_RATE:,}), {row['share_of_memory']:.0%} of memory (target {TARGET_RATIO:.0%})")
@@ -211,7 +238,8 @@ def verdict(rows: list[dict]) -> list[str]:
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"\n{'workload':14} {'store':9} {'engine tr/s':>12} {'of memory':>10} {'wall tr/s':>10} {'server CPU tr/s':>16}")
+    print(f"\n{'workload':14} {'store':9} {'engine tr/s':>12} {'of memory':>10} {'wall tr/s':>10} {'server CPU tr/s':>16}"
+          "   (many: executions/s in every rate column)")
     for row in rows:
         print(f"{row['workload']:14} {row['store']:9} {row['engine_transitions_per_s']:>12,} {row['share_of_memory']:>10.0%} "
               f"{row['wall_transitions_per_s']:>10,} {_figure(row['server_cpu_transitions_per_s']):>16}")
@@ -226,12 +254,13 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds (after one warm-up round)")
     parser.add_argument("--chain", type=int, default=1000, help="Pass chain length")
     parser.add_argument("--map", type=int, default=10_000, help="Map items")
+    parser.add_argument("--many", type=int, default=500, help="executions of the 'many' workload (0: skip it)")
     parser.add_argument("--timeout", type=float, default=300.0, help="bound on one execution (s)")
     parser.add_argument("--no-postgres", action="store_true", help="measure memory and SQLite only")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     sfn = load_sfn_bench()
-    loads = workloads(sfn, args.chain, args.map)
+    loads = workloads(sfn, args.chain, args.map, args.many)
     work = Path(tempfile.mkdtemp(prefix="stepflow-durable-bench-"))
     servers: list[Server] = []
     try:

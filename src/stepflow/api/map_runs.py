@@ -27,6 +27,25 @@ def _counts(**values: int) -> dict:
     return {name: int(values.get(name, 0)) for name in _COUNTERS}
 
 
+class _Seen:
+    """What :meth:`MapRunJournal.observe` reads of several calls on one execution: their first
+    event and every frame they changed."""
+
+    def __init__(self, first, second):
+        self.first_event = min(first.first_event, second.first_event)
+        self.dirty = first.dirty | second.dirty
+
+
+def _per_execution(batch: list) -> list:
+    """(execution, progress) once per execution of a batch, in first-seen order (several calls
+    on one execution merged)."""
+    seen: dict[int, tuple] = {}
+    for exe, progress in batch:
+        known = seen.get(id(exe))
+        seen[id(exe)] = (exe, progress if known is None else _Seen(known[1], progress))
+    return list(seen.values())
+
+
 def _has_distributed_map(machine) -> bool:
     return any(getattr(state, "mode", None) == "DISTRIBUTED"
                for program in machine.programs.values() for state in program.states.values())
@@ -124,6 +143,18 @@ class MapRunJournal:
         for doc in changed:
             self.store.put_resource(MAP_RUN, doc["mapRunArn"], doc)
 
+    def commit_many(self, batch: list) -> list:
+        """Group commit: the store's ``commit_many``, noting map runs of every execution in the
+        batch (once per execution); documents of refused executions are not written."""
+        changed = [(exe, self.observe(exe, progress)) for exe, progress in _per_execution(batch)]
+        refused = self.store.commit_many(batch)
+        lost = {id(exe) for exe in refused}
+        for exe, docs in changed:
+            if id(exe) not in lost:
+                for doc in docs:
+                    self.store.put_resource(MAP_RUN, doc["mapRunArn"], doc)
+        return refused
+
     def observe(self, exe, progress) -> list[dict]:
         """The map-run documents this commit changes (call before the store clears the events)."""
         open_runs = self._open.get(exe.arn)
@@ -212,6 +243,7 @@ class MapRunsMixin:
     """The Map run actions of :class:`stepflow.service.StepFunctions`."""
 
     def describe_map_run(self, mapRunArn: str = None, **_) -> dict:
+        self.runner.flush()  # map-run documents are written when transitions commit
         doc = self._map_run(mapRunArn)
         self._live_counts(doc)
         keys = ("mapRunArn", "executionArn", "status", "startDate", "stopDate", "maxConcurrency", "toleratedFailurePercentage",
@@ -222,6 +254,7 @@ class MapRunsMixin:
 
     def list_map_runs(self, executionArn: str = None, maxResults: int = None, nextToken: str = None, **_) -> dict:
         require(executionArn=executionArn)
+        self.runner.flush()
         self._execution(executionArn)
         arns = (self.store.get_resource(RUNS_OF, executionArn) or {}).get("mapRuns", [])
         docs = [d for d in (self.store.get_resource(MAP_RUN, a) for a in arns) if d is not None]

@@ -3,6 +3,12 @@
 It calls the interpreter, persists each call's progress through the journal (the store), and
 carries out the commands: tasks run as asyncio tasks through the TaskExecutor, timers are loop
 callbacks. Everything that touches an Execution happens on the loop's thread.
+
+Group commit: the progress of every interpreter call made during one turn of the event loop
+is committed in ONE transaction (``Journal.commit_many``) by :meth:`Runner.flush`, scheduled
+once per turn; only then are its commands carried out (tasks started, timers set, waiters
+told). An API action that changes an execution calls ``flush()`` before it replies, so nothing
+acknowledged to a client is ever uncommitted.
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ class Journal(Protocol):
         """Persist, in one transaction, the frames, events and status one interpreter call changed."""
         ...
 
+    def commit_many(self, batch: list[tuple[Execution, Progress]]) -> list[Execution]:  # pragma: no cover - protocol
+        """Persist several interpreter calls in one transaction; the executions it refused."""
+        ...
+
 
 class Runner:
     """Runs many executions concurrently on one event loop."""
@@ -63,6 +73,8 @@ class Runner:
         self._virtual: list = []  # (due, seq, exe, StartTimer) heap, for a virtual clock
         self._virtual_seq = itertools.count()
         self._ticking = False
+        self._batch: list[tuple[Execution, Progress]] = []  # computed, not yet committed
+        self._flush_scheduled = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -106,16 +118,47 @@ class Runner:
     # applying progress ---------------------------------------------------------------------
 
     def _apply(self, exe: Execution, machine: StateMachine, progress: Progress) -> None:
+        """Queue an interpreter call's progress for the next group commit."""
+        self._batch.append((exe, progress))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            try:
+                self.loop.call_soon(self.flush)
+            except RuntimeError:  # no running event loop (a synchronous caller): commit now
+                self.flush()
+
+    def flush(self) -> None:
+        """Commit every queued transition in one transaction, then carry out their commands.
+        Idempotent: with nothing queued it does nothing."""
+        self._flush_scheduled = False
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        refused = self._commit(batch)
+        for exe, progress in batch:
+            if id(exe) in refused:
+                self._forget(exe)
+            else:
+                self._carry_out(exe, progress)
+
+    def _commit(self, batch: list[tuple[Execution, Progress]]) -> set[int]:
+        """One transaction for the batch; the ids of the executions that were not persisted."""
         faults.hit("store.commit.before")
         try:
-            self.journal.commit(exe, progress)
+            refused = self.journal.commit_many(batch)
         except Exception:
-            # Not persisted (another process owns it now, or the store failed): this process
-            # must not act on a transition it could not record. Drop it; its owner continues.
-            log.exception("could not commit %s; no longer running it here", exe.arn)
-            self._forget(exe)
-            return
+            # Not persisted (the store failed): this process must not act on transitions it
+            # could not record. Drop them; they continue from the store (resume, adoption).
+            log.exception("could not commit %d transitions; no longer running their executions here", len(batch))
+            return {id(exe) for exe, _ in batch}
         faults.hit("store.commit.after")
+        for exe in refused:  # another process owns it now: its owner continues
+            log.error("could not commit %s (another process committed it); no longer running it here", exe.arn)
+        return {id(exe) for exe in refused}
+
+    def _carry_out(self, exe: Execution, progress: Progress) -> None:
+        """A committed transition's commands: start tasks and timers, cancel tasks; then tell
+        waiters that the execution ended, or let it proceed."""
         for command in progress.commands:
             if isinstance(command, RunTask):
                 self._run_task(exe, command.request)
@@ -139,7 +182,8 @@ class Runner:
         self._apply(exe, machine, self.ix.proceed(exe, machine))
 
     def _forget(self, exe: Execution) -> None:
-        self.active.pop(exe.arn, None)
+        if self.active.get(exe.arn) is exe:
+            del self.active[exe.arn]
         for step in list(exe.inflight):
             self._cancel(step)
 
@@ -223,8 +267,11 @@ class Runner:
         self._schedule_tick(0)
 
     def _busy(self) -> bool:
-        """Is work pending that takes no virtual time: a ready frame, or a task computing? (A
-        callback task, which only waits for SendTask*, does not hold virtual time back.)"""
+        """Is work pending that takes no virtual time: uncommitted transitions, a ready frame, or
+        a task computing? (A callback task, which only waits for SendTask*, does not hold
+        virtual time back.)"""
+        if self._batch:
+            return True
         for exe in self.active.values():
             if exe.ready:
                 return True
