@@ -4,8 +4,10 @@ Each public method is one AWS API action: it takes the action's request fields (
 the API reference) and returns its response dict, or raises :class:`~stepflow.errors.ApiError`
 with AWS's error code and message. The HTTP server only decodes, dispatches and encodes.
 Methods run on the runner's event loop thread. An action that changes an execution calls
-``runner.flush()`` before it returns (group commit: its transition is then committed); reads of
-executions flush first, so they never show a transition that is not committed yet.
+``runner.before_reply()`` before it returns, so that its transition is committed before the
+caller hears of it (group commit: the runner commits now, or the HTTP API awaits the group
+flush before replying); reads of executions call it first, so that no reply shows a transition
+that is not committed.
 """
 
 from __future__ import annotations
@@ -174,13 +176,13 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         if isinstance(exe, dict):
             return exe
         self.runner.start(exe)
-        self.runner.flush()
+        self.runner.before_reply()
         return {"executionArn": exe.arn, "startDate": exe.start_date}
 
     async def start_sync_execution(self, stateMachineArn: str = None, name: str = None, input: str = None, traceHeader: str = None, **_) -> dict:
         exe = self._new_execution(stateMachineArn, name, input, traceHeader, sync=True)
         self.runner.start(exe)
-        self.runner.flush()
+        self.runner.before_reply()
         if not exe.finished:
             exe = await self.runner.wait(exe.arn)
         out = {
@@ -196,7 +198,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return out
 
     def describe_execution(self, executionArn: str = None, **_) -> dict:
-        self.runner.flush()
+        self.runner.before_reply()
         exe = self._execution(executionArn)
         out = {
             "executionArn": exe.arn, "stateMachineArn": exe.state_machine_arn, "name": exe.name,
@@ -239,7 +241,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         if exe.status == RUNNING:
             live = self.runner.active.get(exe.arn, exe)
             self.runner.stop(live, error, cause)
-            self.runner.flush()
+            self.runner.before_reply()
             exe = live
         return {"stopDate": exe.stop_date or self.clock.now()}
 
@@ -253,7 +255,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             exe = self.store.get_execution(exe.arn, with_frames=True)
         self.store.claim(exe.arn, force=True)
         self.runner.redrive(exe)
-        self.runner.flush()
+        self.runner.before_reply()
         return {"redriveDate": exe.redrive_date}
 
     # -- task tokens ----------------------------------------------------------------------------
@@ -266,14 +268,14 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             raise ApiError("InvalidOutput", f"Invalid Output: '{err}'") from None
         if not self.callbacks.succeed(taskToken, output):
             raise _unknown_token(taskToken)
-        self.runner.flush()
+        self.runner.before_reply()
         return {}
 
     def send_task_failure(self, taskToken: str = None, error: str = None, cause: str = None, **_) -> dict:
         _require(taskToken=taskToken)
         if not self.callbacks.fail(taskToken, error, cause):
             raise _unknown_token(taskToken)
-        self.runner.flush()
+        self.runner.before_reply()
         return {}
 
     def send_task_heartbeat(self, taskToken: str = None, **_) -> dict:
@@ -283,7 +285,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         if exe is None:
             raise _unknown_token(taskToken)
         self.runner.heartbeat(exe, request.step)
-        self.runner.flush()
+        self.runner.before_reply()
         return {}
 
     def list_executions(self, stateMachineArn: str = None, statusFilter: str = None, maxResults: int = 100, nextToken: str = None, **_) -> dict:
@@ -292,7 +294,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             version_arn, stateMachineArn = stateMachineArn, stateMachineArn.rsplit(":", 1)[0]
         if stateMachineArn is not None:
             self._machine(stateMachineArn)
-        self.runner.flush()
+        self.runner.before_reply()
         executions = self.store.list_executions(stateMachineArn, statusFilter)
         if version_arn is not None:
             executions = [e for e in executions if e.state_machine_version_arn == version_arn]
@@ -309,7 +311,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return with_token({"executions": items}, token)
 
     def get_execution_history(self, executionArn: str = None, maxResults: int = 100, reverseOrder: bool = False, nextToken: str = None, includeExecutionData: bool = True, **_) -> dict:
-        self.runner.flush()
+        self.runner.before_reply()
         self._execution(executionArn)
         events = self.store.history(executionArn)
         if reverseOrder:

@@ -171,7 +171,7 @@ class ActivitiesMixin:
     async def get_activity_task(self, activityArn: str = None, workerName: str = None, **_) -> dict:
         self._activity(activityArn)
         task = await self.activity_queue.get(activityArn, workerName)
-        self.runner.flush()  # the ActivityStarted it caused is committed before the worker hears of it
+        self.runner.before_reply()  # the ActivityStarted it caused is committed before the worker hears of it
         return task
 
     def _activity(self, arn: str | None) -> dict:

@@ -243,7 +243,7 @@ class MapRunsMixin:
     """The Map run actions of :class:`stepflow.service.StepFunctions`."""
 
     def describe_map_run(self, mapRunArn: str = None, **_) -> dict:
-        self.runner.flush()  # map-run documents are written when transitions commit
+        self.runner.before_reply()  # map-run documents are written when transitions commit
         doc = self._map_run(mapRunArn)
         self._live_counts(doc)
         keys = ("mapRunArn", "executionArn", "status", "startDate", "stopDate", "maxConcurrency", "toleratedFailurePercentage",
@@ -254,7 +254,7 @@ class MapRunsMixin:
 
     def list_map_runs(self, executionArn: str = None, maxResults: int = None, nextToken: str = None, **_) -> dict:
         require(executionArn=executionArn)
-        self.runner.flush()
+        self.runner.before_reply()
         self._execution(executionArn)
         arns = (self.store.get_resource(RUNS_OF, executionArn) or {}).get("mapRuns", [])
         docs = [d for d in (self.store.get_resource(MAP_RUN, a) for a in arns) if d is not None]

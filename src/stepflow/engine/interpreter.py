@@ -202,7 +202,11 @@ class Interpreter:
         return run.finish(budget)
 
     def resume(self, exe: Execution, machine: StateMachine) -> Progress:
-        """After a load from the store: rebuild indexes, re-issue in-flight tasks and timers."""
+        """After a load from the store: rebuild indexes, re-issue in-flight tasks and timers.
+        An execution created but without a committed first transition (the process died in
+        between) starts now."""
+        if not exe.frames and exe.status == RUNNING:
+            return self.start(exe, machine)
         run = Run(self, exe, machine)
         exe.ready.clear()
         exe.inflight.clear()

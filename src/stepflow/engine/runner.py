@@ -7,13 +7,16 @@ callbacks. Everything that touches an Execution happens on the loop's thread.
 Group commit: the progress of every interpreter call made during one turn of the event loop
 is committed in ONE transaction (``Journal.commit_many``) by :meth:`Runner.flush`, scheduled
 once per turn; only then are its commands carried out (tasks started, timers set, waiters
-told). An API action that changes an execution calls ``flush()`` before it replies, so nothing
-acknowledged to a client is ever uncommitted.
+told). An API action that changes an execution calls :meth:`Runner.before_reply`, so nothing
+acknowledged to a client is ever uncommitted: it flushes at once, unless its caller (the HTTP
+API) awaits :meth:`Runner.synced` before replying; then the actions of concurrent requests
+share one transaction too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
 import logging
@@ -28,6 +31,11 @@ from stepflow.engine.tasks import TaskExecutor, TaskRequest, TaskResult
 from stepflow.errors import TASK_FAILED
 
 log = logging.getLogger("stepflow.runner")
+
+# Set (True) by an API caller that awaits Runner.synced() before it sends its reply (the HTTP
+# API): before_reply() then leaves the commit to this loop turn's group flush.
+REPLY_AWAITS_COMMIT: contextvars.ContextVar[bool] = contextvars.ContextVar("stepflow_reply_awaits_commit", default=False)
+_CLEAN_CONTEXT = contextvars.Context()  # the flush (and the tasks it starts) run outside any request's context
 
 
 def _only_waits(frame) -> bool:
@@ -74,7 +82,8 @@ class Runner:
         self._virtual_seq = itertools.count()
         self._ticking = False
         self._batch: list[tuple[Execution, Progress]] = []  # computed, not yet committed
-        self._flush_scheduled = False
+        self._flush_handle: asyncio.Handle | None = None  # the flush scheduled for this turn
+        self._synced: asyncio.Future | None = None  # resolved by the flush of the current batch
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -120,26 +129,43 @@ class Runner:
     def _apply(self, exe: Execution, machine: StateMachine, progress: Progress) -> None:
         """Queue an interpreter call's progress for the next group commit."""
         self._batch.append((exe, progress))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
+        if self._flush_handle is None:
             try:
-                self.loop.call_soon(self.flush)
+                self._flush_handle = self.loop.call_soon(self.flush, context=_CLEAN_CONTEXT)
             except RuntimeError:  # no running event loop (a synchronous caller): commit now
                 self.flush()
 
     def flush(self) -> None:
         """Commit every queued transition in one transaction, then carry out their commands.
         Idempotent: with nothing queued it does nothing."""
-        self._flush_scheduled = False
+        if self._flush_handle is not None:  # called early: the scheduled one would flush a later turn's work too soon
+            self._flush_handle.cancel()
+            self._flush_handle = None
         batch, self._batch = self._batch, []
-        if not batch:
+        synced, self._synced = self._synced, None
+        if batch:
+            refused = self._commit(batch)
+            for exe, progress in batch:
+                if id(exe) in refused:
+                    self._forget(exe)
+                else:
+                    self._carry_out(exe, progress)
+        if synced is not None and not synced.done():
+            synced.set_result(None)
+
+    def before_reply(self) -> None:
+        """What an API action that changed an execution calls before it replies: commit now,
+        unless the caller awaits :meth:`synced` before sending the reply (REPLY_AWAITS_COMMIT)."""
+        if not REPLY_AWAITS_COMMIT.get():
+            self.flush()
+
+    async def synced(self) -> None:
+        """Wait until every transition queued so far is committed (the group flush of this turn)."""
+        if not self._batch:
             return
-        refused = self._commit(batch)
-        for exe, progress in batch:
-            if id(exe) in refused:
-                self._forget(exe)
-            else:
-                self._carry_out(exe, progress)
+        if self._synced is None:
+            self._synced = self.loop.create_future()
+        await self._synced
 
     def _commit(self, batch: list[tuple[Execution, Progress]]) -> set[int]:
         """One transaction for the batch; the ids of the executions that were not persisted."""

@@ -21,6 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stepflow.engine.runner import REPLY_AWAITS_COMMIT
 from stepflow.errors import ApiError
 
 try:  # orjson encodes responses several times faster than json; optional, same JSON values
@@ -119,9 +120,7 @@ class ApiEndpoint:
         except ValueError as err:
             return error_reply("SerializationException", f"Malformed request body: {err}")
         try:
-            result = method(**params)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await self._invoke(method, params)
         except ApiError as err:
             return error_reply(err.code, err.message, err.status)
         except TypeError as err:
@@ -134,6 +133,21 @@ class ApiEndpoint:
         except (TypeError, ValueError):  # a result that is not JSON: a stepflow bug
             log.exception("%s returned a result that is not JSON", target)
             return error_reply("InternalFailure", INTERNAL_FAILURE, 500)
+
+    async def _invoke(self, method, params: dict) -> Any:
+        """Call the action; reply only once what it changed is committed. The runner's group
+        commit lets the actions of concurrent requests share one transaction."""
+        token = REPLY_AWAITS_COMMIT.set(True)
+        try:
+            result = method(**params)
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            REPLY_AWAITS_COMMIT.reset(token)
+        runner = getattr(self.service, "runner", None)
+        if runner is not None:
+            await runner.synced()
+        return result
 
     async def handle(self, request: Request) -> Response:
         """The Starlette adapter (for embedding the API in another Starlette app)."""
