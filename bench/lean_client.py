@@ -5,8 +5,11 @@ response parsing), and the 'many' scenario makes at least 2 x M calls from one p
 2-core machine that puts a ceiling of roughly 800 executions/s on any server measured through
 boto3, whatever the server does. This client sends the same StartExecution and
 DescribeExecution requests (same bodies, same X-Amz-Target) over 32 asyncio connections at a
-few tens of microseconds each, so the figure it gives is the server's. It can only talk to an
-HTTP endpoint: moto in-process has no socket, so its 'many' figure always comes from boto3.
+few tens of microseconds each, so the figure it gives is the server's. It talks to any HTTP
+endpoint: ``stepflow serve`` and moto's own server (``moto_server.py``) alike.
+
+Every request carries a SigV4-shaped ``Authorization`` header with a dummy signature: moto's
+server picks the service from its credential scope; stepflow (without ``--auth``) ignores it.
 """
 
 from __future__ import annotations
@@ -20,46 +23,68 @@ from urllib.parse import urlsplit
 from sfn_workloads import CLIENT_THREADS, TERMINAL, Batch
 
 
+# Not a valid signature: neither server checks it. The credential scope names the service.
+AUTHORIZATION = ("AWS4-HMAC-SHA256 Credential=bench/20240101/us-east-1/states/aws4_request, "
+                 "SignedHeaders=content-type;host;x-amz-target, Signature=" + "0" * 64)
+
+
 class ApiError(RuntimeError):
     """A non-200 answer."""
 
 
 class Connection:
-    """One keep-alive connection speaking the AWS JSON 1.0 protocol."""
+    """One connection speaking the AWS JSON 1.0 protocol: kept alive, or opened again for the
+    next request when the server answered ``Connection: close`` (moto's werkzeug server does)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
-        self.reader, self.writer, self.host = reader, writer, host
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        self.hostname, self.port, self.host = parts.hostname, parts.port or 80, parts.netloc
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
 
     @classmethod
     async def open(cls, url: str) -> "Connection":
-        parts = urlsplit(url)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
-        return cls(reader, writer, parts.netloc)
+        connection = cls(url)
+        await connection.connect()
+        return connection
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.hostname, self.port)
 
     async def call(self, action: str, params: dict) -> dict:
+        if self.writer is None:
+            await self.connect()
         body = json.dumps(params).encode()
         head = (f"POST / HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/x-amz-json-1.0\r\n"
-                f"X-Amz-Target: AWSStepFunctions.{action}\r\nContent-Length: {len(body)}\r\n\r\n")
+                f"X-Amz-Target: AWSStepFunctions.{action}\r\nAuthorization: {AUTHORIZATION}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")
         self.writer.write(head.encode() + body)
-        status, length = parse_head(await self.reader.readuntil(b"\r\n\r\n"))
+        status, length, keep_alive = parse_head(await self.reader.readuntil(b"\r\n\r\n"))
         reply = json.loads(await self.reader.readexactly(length))
+        if not keep_alive:
+            self.close()
         if status != 200:
             raise ApiError(f"{action}: HTTP {status} {reply}")
         return reply
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
-def parse_head(head: bytes) -> tuple[int, int]:
-    """Status code and Content-Length of a response head."""
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """Status code, Content-Length and whether the connection stays open, from a response head."""
     lines = head.split(b"\r\n")
-    length = 0
+    length, keep_alive = 0, not lines[0].startswith(b"HTTP/1.0")
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value)
-    return int(lines[0].split()[1]), length
+        elif name == b"connection":
+            keep_alive = value.strip().lower() != b"close"
+    return int(lines[0].split()[1]), length, keep_alive
 
 
 async def drain(connections: list[Connection], jobs: list, work) -> None:

@@ -11,9 +11,10 @@ DescribeExecution reports a terminal status, wall-clock, the median of ``--repea
 two engines alternate scenario by scenario, so a machine that gets busier slows both alike.
 
 Targets (issue 2, "Speed"): chain, map and loop >= 100x moto; 500 concurrent executions >= 20x.
-The 'many' scenario is also measured on stepflow with a minimal HTTP client
-(``lean_client.py``), because boto3's own CPU cost per call caps what it can measure; that row
-compares a lean-client figure with moto's boto3 figure (moto in-process has no socket) and says so.
+The 'many' scenario is measured twice: with boto3 on both sides (boto3's own CPU cost per call
+caps what it can measure), and server against server: ``stepflow serve`` and moto's own HTTP
+server (``moto_server.py``, a subprocess) both driven by the same minimal HTTP client
+(``lean_client.py``). That row needs moto's server extra (``pip install 'moto[server]'``).
 
 This is a benchmark, not a test: it always exits 0 unless it could not run at all.
 """
@@ -40,6 +41,7 @@ import lean_client
 import sfn_workloads as wl
 
 ROOT = Path(__file__).resolve().parents[1]
+MOTO_SERVER = Path(__file__).resolve().with_name("moto_server.py")
 FULL = {"chain": 1000, "map": 10_000, "loop": 1000, "many": 500}
 QUICK = {"chain": 200, "map": 1000, "loop": 200, "many": 100}
 
@@ -135,7 +137,7 @@ def measure(scenario: str, client, sizes: dict, args, timeout: float, url: str |
     if scenario == "loop":
         return single(client, "loop", wl.loop_definition(), {"i": 0, "n": n}, 2 * n + 2, args, timeout, transitions=True)
     machine = wl.create_machine(client, "many", wl.many_definition())
-    if scenario == "many:lean":
+    if scenario == "many:http":
         return many_figure([lean_client.run_many(url, machine, n, timeout) for _ in range(args.repeat)], n)
     return many_figure([wl.run_many(client, machine, n, timeout) for _ in range(args.repeat)], n)
 
@@ -193,6 +195,35 @@ def moto_client():
         yield wl.make_client(None)
 
 
+@contextlib.contextmanager
+def moto_http_server():
+    """moto's own HTTP server (``moto_server.py``, fresh backends) on a free port; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, MOTO_SERVER, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with {process.returncode}: {process.stderr.read().decode()[-500:]}")
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        time.sleep(0.1)
+    raise RuntimeError("moto server did not listen within 60 s")
+
+
 def quiet_thread_errors() -> list:
     """Count, instead of printing, exceptions in background threads (moto's executions)."""
     seen: list = []
@@ -209,9 +240,10 @@ def scenarios(sizes: dict) -> list[tuple[str, str, str, float, str]]:
         ("chain", f"chain N={sizes['chain']}", "transitions/s", 100, ""),
         ("map:0", f"map N={sizes['map']} MaxConcurrency=0", "items/s", 100, ""),
         ("loop", f"loop N={sizes['loop']}", "transitions/s", 100, ""),
-        ("many", f"many M={sizes['many']} (boto3 for both)", "executions/s", 20, ""),
-        ("many:lean", f"many M={sizes['many']} (stepflow: lean client)", "executions/s", 20,
-         "stepflow driven by lean_client.py, moto by boto3 in-process (its only interface)"),
+        ("many", f"many M={sizes['many']} (boto3 for both)", "executions/s", 20,
+         "boto3's CPU per call (about 0.7 ms) bounds both figures"),
+        ("many:http", f"many M={sizes['many']} (lean client, both servers)", "executions/s", 20,
+         "stepflow serve and moto's own server (moto_server.py), the same lean_client.py"),
         ("map:10", f"map N={sizes['map']} MaxConcurrency=10", "items/s", 100, ""),
     ]
 
@@ -225,21 +257,24 @@ def run_all(args, sizes: dict, url: str) -> list[Row]:
         progress(f"{label}: stepflow")
         sf = measure(key, client, sizes, args, args.timeout, url)
         moto = Figure()
-        if "moto" in args.targets and key != "many:lean":
+        if "moto" in args.targets:
             progress(f"{label}: moto")
-            with moto_client() as moto_boto:
-                moto = measure(key, moto_boto, sizes, args, args.moto_timeout if key == "map:10" else args.timeout)
+            moto = measure_moto(key, sizes, args)
         rows.append(Row(key, label, unit, target, sf, moto, caveat))
-    share_moto_many(rows)
     return rows
 
 
-def share_moto_many(rows: list[Row]) -> None:
-    """The lean-client row is compared with moto's (boto3) 'many' figure."""
-    boto = next((r for r in rows if r.key == "many"), None)
-    for row in rows:
-        if row.key == "many:lean" and boto is not None:
-            row.moto = boto.moto
+def measure_moto(key: str, sizes: dict, args) -> Figure:
+    """One scenario on moto: in this process, or behind its own HTTP server (``many:http``)."""
+    timeout = args.moto_timeout if key == "map:10" else args.timeout
+    if key == "many:http":
+        try:
+            with moto_http_server() as moto_url:
+                return measure(key, wl.make_client(moto_url), sizes, args, timeout, moto_url)
+        except (ImportError, RuntimeError) as err:  # moto[server] missing (flask): say so in the table
+            return Figure(status="NOT_RUN", note=f"moto server: {str(err)[-160:]}")
+    with moto_client() as moto_boto:
+        return measure(key, moto_boto, sizes, args, timeout)
 
 
 def progress(text: str) -> None:
@@ -316,7 +351,8 @@ def main(argv=None) -> int:
         rows = run_all(args, sizes, url)
     info = {"machine": machine(), "versions": versions(), "sizes": sizes, "repeat": args.repeat,
             "seconds": round(time.monotonic() - started, 1), "moto_thread_errors": len(errors)}
-    print(f"\nstepflow (serve --store {args.store} --no-limits) vs moto {info['versions'].get('moto', '-')} in-process; "
+    print(f"\nstepflow (serve --store {args.store} --no-limits) vs moto {info['versions'].get('moto', '-')} in-process "
+          f"(behind its own server for the lean-client row); "
           f"median of {args.repeat}; {info['machine']['cpus']} CPUs, {info['machine']['cpu_model']}, "
           f"Python {info['machine']['python']}, {info['machine']['date']}\n")
     print(table(rows))
