@@ -236,6 +236,7 @@ class Run:
         self.now = now_function(ix.clock)
         self.limits = ix.limits
         self.progress = Progress(first_event=len(exe.events))
+        self.mark_dirty = self.progress.dirty.add  # touch() by key, without a Python call (hot path)
         self._text_value: Any = _NO_VALUE  # the last value text_of encoded, and its text
         self._text = ""
 
@@ -390,7 +391,7 @@ class Run:
         frame.retries = None
         frame.attempt = 0
         frame.entered_id = self.emit(frame, state.entered_event, history.state_entered(state.name, text), now)
-        self.progress.dirty.add(frame.key)
+        self.mark_dirty(frame.key)
         try:
             HANDLERS[state.type].enter(self, frame, state)
         except StatesError as failure:
@@ -445,7 +446,7 @@ class Run:
         if assigned:
             frame.vars = {**frame.vars, **assigned} if frame.vars else dict(assigned)
         frame.wait = None
-        self.touch(frame)
+        self.mark_dirty(frame.key)
         if next_state is None:
             self.frame_succeeded(frame, output, text)
         else:
@@ -551,7 +552,7 @@ class Run:
         wait = frame.wait
         frame.status = RUNNING
         frame.error = frame.cause = None
-        self.touch(frame)
+        self.mark_dirty(frame.key)
         if wait is not None and wait.get("kind") == "children":
             HANDLERS[self.state(frame).type].revive(self, frame, self.state(frame))
             return
@@ -579,20 +580,16 @@ class Run:
     # child frames (Map iterations, Parallel branches) ---------------------------------------
 
     def spawn(self, parent: Frame, program_key: str, index: int, key: str, input_value: Any, start: bool = True) -> Frame:
-        program = self.machine.programs[program_key]
-        child = Frame(
-            key=key,
-            program=program_key,
-            parent=parent.key,
-            index=index,
-            state=program.start_at,
-            input=input_value,
-            last_event=parent.last_event,
-            status=RUNNING if start else NOT_STARTED,
-            silent=parent.silent,
-        )
+        # Positional: key, program, parent, index, state, input (a Map makes one per item; keyword
+        # arguments cost twice as much).
+        child = Frame(key, program_key, parent.key, index, self.machine.programs[program_key].start_at, input_value)
+        child.last_event = parent.last_event
+        if not start:
+            child.status = NOT_STARTED
+        if parent.silent:
+            child.silent = True
         self.exe.frames[key] = child
-        self.touch(child)
+        self.mark_dirty(key)
         if start:
             self.exe.ready.append(child)
         return child

@@ -10,6 +10,11 @@ def child_key(frame, state, index: int) -> str:
     return f"{frame.key}/{state.name}[{index}]"
 
 
+def child_key_prefix(frame, state) -> str:
+    """What every child key of the state starts with: ``child_key`` is ``f"{prefix}{index}]"``."""
+    return f"{frame.key}/{state.name}["
+
+
 class ChildrenHandler(StateHandler):
     """A state whose work is child frames; entering and retrying both start them afresh."""
 
@@ -26,7 +31,8 @@ class ChildrenHandler(StateHandler):
         raise NotImplementedError
 
     def child_keys(self, frame, state) -> list[str]:
-        return [child_key(frame, state, i) for i in range(self.child_count(frame, state))]
+        prefix = child_key_prefix(frame, state)
+        return [f"{prefix}{i}]" for i in range(self.child_count(frame, state))]
 
     def release(self, run, frame, state, keys: list[str] | None = None) -> None:
         """Remove the child frames (``keys``: their keys, when the caller has them already)."""

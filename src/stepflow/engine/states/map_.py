@@ -12,7 +12,7 @@ from stepflow.asl.model import JSONATA
 from stepflow.engine.snapshot import NOT_STARTED, SUCCEEDED
 from stepflow.engine.policy import will_retry
 from stepflow.engine.states.base import emit_unchained
-from stepflow.engine.states.children import ChildrenHandler, child_key
+from stepflow.engine.states.children import ChildrenHandler, child_key_prefix
 from stepflow.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, QUERY_EVALUATION_ERROR, RUNTIME, StatesError
 
 
@@ -37,24 +37,29 @@ class MapHandler(ChildrenHandler):
         if not inputs:
             self._succeed(run, frame, state, [])
             return
-        program = state.processor.key
+        program, prefix = state.processor.key, child_key_prefix(frame, state)
         for index, value in enumerate(inputs):
-            child = run.spawn(frame, program, index, child_key(frame, state, index), value, start=False)
-            child.silent = distributed or frame.silent
+            child = run.spawn(frame, program, index, f"{prefix}{index}]", value, start=False)
+            if distributed:
+                child.silent = True
         self._launch(run, frame, state)
 
     def _launch(self, run, frame, state) -> None:
         """Start NOT_STARTED iterations, in index order, up to the concurrency limit."""
         wait = frame.wait
-        frames = run.exe.frames
-        while wait["running"] < wait["limit"] and wait["next"] < wait["total"]:
-            child = frames.get(child_key(frame, state, wait["next"]))
-            wait["next"] += 1
+        running, index, limit, total = wait["running"], wait["next"], wait["limit"], wait["total"]
+        if running >= limit or index >= total:
+            return
+        frames, prefix = run.exe.frames, child_key_prefix(frame, state)
+        while running < limit and index < total:
+            child = frames.get(f"{prefix}{index}]")
+            index += 1
             if child is None or child.status != NOT_STARTED:
                 continue
-            wait["running"] += 1
+            running += 1
             run.activate(child, frame)
             run.emit(child, "MapIterationStarted", {"name": state.name, "index": child.index})
+        wait["running"], wait["next"] = running, index
 
     def child_count(self, frame, state) -> int:
         return frame.wait.get("total", 0) if frame.wait else 0
