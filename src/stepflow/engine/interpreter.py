@@ -276,15 +276,15 @@ class Run:
             return previous or 0  # nothing follows the execution's end
         event_id = exe.next_event_id
         exe.next_event_id = event_id + 1
-        event = {
-            "id": event_id,
-            "previousEventId": previous if previous is not None else event_id - 1,
-            "timestamp": self.now() if now is None else now,
-            "type": event_type,
-        }
-        if details is not None:
+        if previous is None:
+            previous = event_id - 1
+        if now is None:
+            now = self.now()
+        if details is None:
+            event = {"id": event_id, "previousEventId": previous, "timestamp": now, "type": event_type}
+        else:  # one literal: the details key added afterwards cost a store and a lookup more
             key = _DETAILS_KEYS.get(event_type) or history.details_key(event_type)
-            event[key] = details
+            event = {"id": event_id, "previousEventId": previous, "timestamp": now, "type": event_type, key: details}
         exe.events.append(event)
         if frame is not None:
             frame.last_event = event_id
