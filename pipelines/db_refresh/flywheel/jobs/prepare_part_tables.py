@@ -7,8 +7,8 @@ For each ``<prefix>*`` table: a non-partitioned table whose location holds ``id_
 folders is recreated as partitioned by ``id_bucket int``; then the partitions match the folders
 present (missing ones registered, ones whose folder is gone dropped). Buckets of
 ``0..BUCKET_COUNT-1`` with no folder, and folders outside that range, are reported (in the log
-and in ``catalog/_SUCCESS/prepare_part_tables.<database>.json``). Tables without bucket folders
-(the ER table) are left alone.
+and in ``catalog/_SUCCESS/prepare_part_tables.<database>.json``). The ER table, and tables
+without bucket folders, are left alone.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from flywheel.layout import PARTITION_KEY, local_path
 JOB = "prepare_part_tables"
 REQUIRED = ("DATABASE", "CATALOG_PATH")
 DEFAULTS = {"TABLE_PREFIX": "part_", "BUCKET_COUNT": "256", "JOB_RUN_ID": None}
+ER_KIND = "er_table"  # job 5's table: not partitioned, never prepared
 BUCKET_FOLDER = re.compile(rf"{PARTITION_KEY}=(-?\d+)")
 
 
@@ -87,7 +88,8 @@ def run(argv: Sequence[str]) -> dict:
     catalog_path = local_path(args["CATALOG_PATH"])
     with Catalog(catalog_path) as catalog:
         results = {t.name: prepare_table(catalog, t, bucket_count)
-                   for t in catalog.get_tables(args["DATABASE"], args["TABLE_PREFIX"])}
+                   for t in catalog.get_tables(args["DATABASE"], args["TABLE_PREFIX"])
+                   if t.parameters.get("flywheel_kind") != ER_KIND}
     tables = {name: r for name, r in results.items() if r is not None}
     counts = {"tables": len(tables), "skipped": sorted(n for n, r in results.items() if r is None),
               "partitions": sum(r["partitions"] for r in tables.values()),
