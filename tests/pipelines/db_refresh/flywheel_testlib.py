@@ -97,6 +97,7 @@ class Workflow:
         exe = self.rt.runner.active.get(arn)
         if exe is not None and not exe.finished:
             await self.rt.runner.wait(arn)
+        await self.rt.services.drain()  # the SNS file subscriber has its line
         return self.rt.service.describe_execution(executionArn=arn)
 
     def glue_runs(self) -> list[dict]:
