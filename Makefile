@@ -22,6 +22,10 @@ example: $(STAMP)
 etl: $(STAMP)
 	$(BIN)/python examples/warehouse_refresh/run.py
 
+.PHONY: refresh
+refresh: $(STAMP)
+	$(BIN)/python -m pipelines.db_refresh.refresh
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
 
