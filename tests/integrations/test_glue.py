@@ -187,7 +187,7 @@ def test_stopping_the_execution_stops_the_run_and_its_processes(tmp_path):
         assert run["JobRunState"] == "STOPPED"
 
     asyncio.run(scenario())
-    assert not any(_alive(int(pid)) for pid in pids_file.read_text().split())
+    assert _all_gone([int(pid) for pid in pids_file.read_text().split()])
 
 
 def test_max_concurrent_runs_is_enforced(tmp_path):
