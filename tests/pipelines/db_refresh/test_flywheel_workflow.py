@@ -11,7 +11,8 @@ from collections import Counter
 import pytest
 
 import stepflow
-from flywheel import checks
+from flywheel import checks, storage
+from flywheel.catalog import Catalog
 from flywheel.layout import ADDRESSABLE, ER_TABLE, INFOBASE
 from flywheel_testlib import (AS_OF, BUCKETS, DB, MACHINE, MOCKS, PIPELINE, SMALL, SNAPSHOT, TEMPLATE, Workflow,
                               notifications)
@@ -24,6 +25,11 @@ def _input_like_004(layout) -> dict:
     return {**json.loads(text), "Job6Arguments": {"--AS_OF": AS_OF}}
 
 
+def _catalog(layout) -> dict:
+    with Catalog(layout.catalog) as cat:
+        return cat.dump()
+
+
 def _runs(wf) -> Counter:
     return Counter((r["JobName"].split("-dev-")[1], r["JobRunState"]) for r in wf.glue_runs())
 
@@ -34,6 +40,11 @@ def test_end_to_end(world, tmp_path):
         assert done["status"] == "SUCCEEDED", done
         events = wf.history(done["executionArn"])
         runs = _runs(wf)
+        files, catalog = storage.tree_digest(world.root, exclude=("reports/", "notifications")), _catalog(world)
+        again = wf.execute(_input_like_004(world))  # next month's run on the same snapshot changes nothing
+        assert again["status"] == "SUCCEEDED", again
+        assert storage.tree_digest(world.root, exclude=("reports/", "notifications")) == files
+        assert _catalog(world) == catalog
     assert runs == Counter({(job, "SUCCEEDED"): n for job, n in (
         ("addressable-split-and-part", 1), ("infobase-split-and-part", 1), ("register-part-tables", 2),
         ("prepare-part-tables", 1), ("create-part-addressable-ids-er-table", 1),
@@ -51,7 +62,7 @@ def test_end_to_end(world, tmp_path):
     report = json.loads((world.reports / "generate_data_monitor_report" / stamp / "report.json").read_text())
     assert report["summary"] == {"INFO": 0, "WARN": 0, "CRITICAL": 0} and len(report["tables"]) == SMALL.tables + 2
     sent = notifications(world)
-    assert [n["Subject"] for n in sent] == ["omc-flywheel-dev-db-refresh succeeded"]
+    assert [n["Subject"] for n in sent] == ["omc-flywheel-dev-db-refresh succeeded"] * 2
     assert json.loads(sent[0]["Message"])["Execution"] == done["executionArn"]
 
 
