@@ -37,12 +37,25 @@ class MapHandler(ChildrenHandler):
         if not inputs:
             self._succeed(run, frame, state, [])
             return
+        self._spawn(run, frame, state, inputs, distributed)
+
+    def _spawn(self, run, frame, state, inputs, distributed: bool) -> None:
+        """One child frame per iteration. When the limit lets every iteration run at once, each
+        starts as it is made (as ``_launch`` would start it, without the NOT_STARTED round trip);
+        otherwise they wait as NOT_STARTED and ``_launch`` starts the first ones."""
+        wait = frame.wait
+        at_once = wait["limit"] >= len(inputs)
         program, prefix = state.processor.key, child_key_prefix(frame, state)
         for index, value in enumerate(inputs):
-            child = run.spawn(frame, program, index, f"{prefix}{index}]", value, start=False)
+            child = run.spawn(frame, program, index, f"{prefix}{index}]", value, start=at_once)
             if distributed:
                 child.silent = True
-        self._launch(run, frame, state)
+            if at_once:
+                run.emit(child, "MapIterationStarted", {"name": state.name, "index": index})
+        if at_once:
+            wait["running"] = wait["next"] = len(inputs)
+        else:
+            self._launch(run, frame, state)
 
     def _launch(self, run, frame, state) -> None:
         """Start NOT_STARTED iterations, in index order, up to the concurrency limit."""
