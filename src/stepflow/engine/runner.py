@@ -143,15 +143,19 @@ class Runner:
             self._flush_handle = None
         batch, self._batch = self._batch, []
         synced, self._synced = self._synced, None
-        if batch:
-            refused = self._commit(batch)
-            for exe, progress in batch:
-                if id(exe) in refused:
-                    self._forget(exe)
-                else:
-                    self._carry_out(exe, progress)
-        if synced is not None and not synced.done():
-            synced.set_result(None)
+        try:
+            if batch:
+                self._settle(batch, self._commit(batch))
+        finally:  # the replies waiting for this commit go out even if acting on it failed
+            if synced is not None and not synced.done():
+                synced.set_result(None)
+
+    def _settle(self, batch: list[tuple[Execution, Progress]], refused: set[int]) -> None:
+        for exe, progress in batch:
+            if id(exe) in refused:
+                self._forget(exe)
+            else:
+                self._carry_out(exe, progress)
 
     def before_reply(self) -> None:
         """What an API action that changed an execution calls before it replies: commit now,
