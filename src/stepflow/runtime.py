@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from stepflow import sam
+from stepflow.api.map_runs import MapRunJournal
 from stepflow.asl.json_text import dumps
 from stepflow.engine.clock import Clock
 from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import Execution
 from stepflow.errors import ApiError, TemplateError
-from stepflow.api.map_runs import MapRunJournal
 from stepflow.integrations import mocks as _mocks
 from stepflow.integrations.activities import ActivityIntegration
-from stepflow.integrations.lambda_runtime import LocalFunction
 from stepflow.integrations.lambda_logs import DEFAULT_LOGS_DIR, LambdaLogs
+from stepflow.integrations.lambda_runtime import LocalFunction
 from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
 from stepflow.integrations.lambda_workers import LambdaWorkers, WorkerFunction
 from stepflow.integrations.registry import Integrations

@@ -17,7 +17,16 @@ import re
 import uuid
 from typing import Any
 
-from stepflow.api import ActivitiesMixin, AliasesMixin, MapRunsMixin, TagsMixin, TestStateMixin, VersionsMixin, resolve_target
+from stepflow.api import (
+    ActivitiesMixin,
+    AliasesMixin,
+    MapRunsMixin,
+    TagsMixin,
+    TestStateMixin,
+    VersionsMixin,
+    resolve_target,
+)
+from stepflow.api.common import arn_kind, paginate, with_token
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.asl.parse import compile_definition
 from stepflow.asl.validate import load_definition, validate_definition
@@ -25,7 +34,6 @@ from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import RUNNING, TERMINAL, Execution
 from stepflow.errors import ApiError, DefinitionError, StepflowError
-from stepflow.api.common import arn_kind, paginate, with_token
 from stepflow.store.records import StateMachineRecord
 
 MAX_INPUT_BYTES = 256 * 1024

@@ -20,7 +20,13 @@ from stepflow.api.common import require
 from stepflow.asl.parse import compile_definition
 from stepflow.asl.validate import load_definition, validate_definition
 from stepflow.engine.context import iso_timestamp
-from stepflow.engine.tasks import ACTIVITY, SYNC, SYNC2, WAIT_FOR_TASK_TOKEN, parse_resource
+from stepflow.engine.tasks import (
+    ACTIVITY,
+    SYNC,
+    SYNC2,
+    WAIT_FOR_TASK_TOKEN,
+    parse_resource,
+)
 from stepflow.errors import ApiError, DefinitionError
 
 LEVELS = ("INFO", "DEBUG", "TRACE")

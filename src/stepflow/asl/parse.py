@@ -19,6 +19,7 @@ from stepflow.asl.dataflow import (
     states_binding,
 )
 from stepflow.asl.env import Env
+from stepflow.asl.intrinsics import compile_intrinsic
 from stepflow.asl.jsonpath import PathNotFound, compile_path
 from stepflow.asl.model import (
     JSONATA,
@@ -39,7 +40,6 @@ from stepflow.asl.model import (
     TaskState,
     WaitState,
 )
-from stepflow.asl.intrinsics import compile_intrinsic
 from stepflow.asl.payload import compile_payload_template, expression_kind
 from stepflow.asl.validate import validate_or_raise
 from stepflow.errors import RUNTIME, StatesError

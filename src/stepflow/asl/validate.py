@@ -25,7 +25,14 @@ from typing import Any, Iterator
 from stepflow.errors import DefinitionError, Diagnostic
 
 from .validate_fields import (
-    Report, Spec, Where, check_object, enum, integer, obj, string,
+    Report,
+    Spec,
+    Where,
+    check_object,
+    enum,
+    integer,
+    obj,
+    string,
 )
 from .validate_states import validate_state
 

@@ -12,10 +12,33 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from .validate_fields import (
-    CHOICE_OPERATORS, Kind, Report, Spec, Where, any_json, array_of, boolean, check_object,
-    enum, exclusive, expr_or, integer, is_valid_path, looks_like_path, number, obj,
-    object_template, path_or_intrinsic, path_or_null, payload, reference_path, result_path,
-    string, template, template_or_payload, timestamp,
+    CHOICE_OPERATORS,
+    Kind,
+    Report,
+    Spec,
+    Where,
+    any_json,
+    array_of,
+    boolean,
+    check_object,
+    enum,
+    exclusive,
+    expr_or,
+    integer,
+    is_valid_path,
+    looks_like_path,
+    number,
+    obj,
+    object_template,
+    path_or_intrinsic,
+    path_or_null,
+    payload,
+    reference_path,
+    result_path,
+    string,
+    template,
+    template_or_payload,
+    timestamp,
 )
 
 Rule = Callable[[Report, dict, Where], None]

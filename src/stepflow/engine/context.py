@@ -7,6 +7,7 @@ from typing import Any
 
 from stepflow.engine.snapshot import Execution, Frame
 
+
 def iso_timestamp(epoch: float) -> str:
     """AWS's timestamp form in the context object: 2024-01-31T12:00:00.123Z."""
     millis = int(round(epoch * 1000))

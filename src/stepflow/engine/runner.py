@@ -25,7 +25,13 @@ from typing import Protocol
 
 from stepflow import faults
 from stepflow.asl.model import StateMachine
-from stepflow.engine.interpreter import CancelTask, Interpreter, Progress, RunTask, StartTimer
+from stepflow.engine.interpreter import (
+    CancelTask,
+    Interpreter,
+    Progress,
+    RunTask,
+    StartTimer,
+)
 from stepflow.engine.snapshot import Execution
 from stepflow.engine.tasks import TaskExecutor, TaskRequest, TaskResult
 from stepflow.errors import TASK_FAILED

@@ -42,7 +42,12 @@ from pathlib import Path
 
 from stepflow.engine.tasks import SYNC, TaskRequest, TaskResult
 from stepflow.errors import TASK_FAILED
-from stepflow.integrations.aws_shapes import ServiceError, epoch_millis, parameters_of, with_sdk_metadata
+from stepflow.integrations.aws_shapes import (
+    ServiceError,
+    epoch_millis,
+    parameters_of,
+    with_sdk_metadata,
+)
 
 log = logging.getLogger("stepflow.integrations.glue")
 

@@ -32,7 +32,12 @@ from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import SYNC, SYNC2, TaskRequest, TaskResult
 from stepflow.errors import RUNTIME, TASK_FAILED, ApiError
 from stepflow.integrations.aws_shapes import (
-    ServiceError, epoch_millis, iso_timestamp, parameters_of, sdk_v2_cause, with_sdk_metadata,
+    ServiceError,
+    epoch_millis,
+    iso_timestamp,
+    parameters_of,
+    sdk_v2_cause,
+    with_sdk_metadata,
 )
 
 log = logging.getLogger("stepflow.integrations.nested")

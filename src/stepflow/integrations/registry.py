@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stepflow.engine.tasks import ACTIVITY, LAMBDA, WAIT_FOR_TASK_TOKEN, TaskExecutor, TaskRequest, TaskResult
+from stepflow.engine.tasks import (
+    ACTIVITY,
+    LAMBDA,
+    WAIT_FOR_TASK_TOKEN,
+    TaskExecutor,
+    TaskRequest,
+    TaskResult,
+)
 from stepflow.errors import RUNTIME
 from stepflow.integrations.callbacks import CallbackHub
 

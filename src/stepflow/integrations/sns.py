@@ -26,8 +26,19 @@ from pathlib import Path
 
 from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import TaskRequest, TaskResult
-from stepflow.integrations.aws_shapes import ServiceError, iso_timestamp, parameters_of, with_sdk_metadata
-from stepflow.integrations.delivery import DEFAULT_SUBJECT, Deliveries, Delivery, append_line, subscription_arn
+from stepflow.integrations.aws_shapes import (
+    ServiceError,
+    iso_timestamp,
+    parameters_of,
+    with_sdk_metadata,
+)
+from stepflow.integrations.delivery import (
+    DEFAULT_SUBJECT,
+    Deliveries,
+    Delivery,
+    append_line,
+    subscription_arn,
+)
 from stepflow.integrations.sns_filter import accepts
 
 MESSAGE_KIND = "sns-message"

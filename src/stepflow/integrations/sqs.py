@@ -24,7 +24,11 @@ from typing import Any
 
 from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import TaskRequest, TaskResult
-from stepflow.integrations.aws_shapes import ServiceError, parameters_of, with_sdk_metadata
+from stepflow.integrations.aws_shapes import (
+    ServiceError,
+    parameters_of,
+    with_sdk_metadata,
+)
 
 MESSAGE_KIND = "sqs-message"
 DEDUP_WINDOW_SECONDS = 300.0  # SQS FIFO deduplication interval

@@ -9,7 +9,12 @@ from typing import Any
 
 from stepflow.errors import TemplateError
 from stepflow.sam.context import Context
-from stepflow.sam.specs import DEFAULT_MEMORY, DEFAULT_TIMEOUT, FunctionSpec, SubscriptionSpec
+from stepflow.sam.specs import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,
+    FunctionSpec,
+    SubscriptionSpec,
+)
 
 SERVERLESS = "AWS::Serverless::Function"
 LAMBDA = "AWS::Lambda::Function"

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from stepflow.server.asgi import read_body
 from stepflow.errors import ApiError, ConfigurationError
+from stepflow.server.asgi import read_body
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 from stepflow.asl import jsonata_eval
 from stepflow.asl.json_text import dumps
 from stepflow.asl.model import JSONATA
-from stepflow.engine.snapshot import NOT_STARTED, SUCCEEDED
 from stepflow.engine.policy import will_retry
+from stepflow.engine.snapshot import NOT_STARTED, SUCCEEDED
 from stepflow.engine.states.base import emit_unchained
 from stepflow.engine.states.children import ChildrenHandler, child_key_prefix
-from stepflow.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, QUERY_EVALUATION_ERROR, RUNTIME, StatesError
+from stepflow.errors import (
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    QUERY_EVALUATION_ERROR,
+    RUNTIME,
+    StatesError,
+)
 
 
 class MapHandler(ChildrenHandler):

@@ -7,8 +7,8 @@ branches, so a redrive re-runs only the unsuccessful ones."""
 from __future__ import annotations
 
 from stepflow.asl.json_text import dumps
-from stepflow.engine.snapshot import FAILED, SUCCEEDED
 from stepflow.engine.policy import will_retry
+from stepflow.engine.snapshot import FAILED, SUCCEEDED
 from stepflow.engine.states.base import emit_unchained
 from stepflow.engine.states.children import ChildrenHandler, child_key
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stepflow.asl.model import MISSING, JSONATA
+from stepflow.asl.model import JSONATA, MISSING
 from stepflow.engine.states.base import StateHandler
 from stepflow.errors import RUNTIME, StatesError
 

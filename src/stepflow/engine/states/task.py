@@ -7,7 +7,13 @@ import uuid
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.engine import history
 from stepflow.engine.states.base import StateHandler
-from stepflow.engine.tasks import ACTIVITY, LAMBDA, WAIT_FOR_TASK_TOKEN, TaskRequest, parse_resource
+from stepflow.engine.tasks import (
+    ACTIVITY,
+    LAMBDA,
+    WAIT_FOR_TASK_TOKEN,
+    TaskRequest,
+    parse_resource,
+)
 from stepflow.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 
 

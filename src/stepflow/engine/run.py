@@ -1,0 +1,476 @@
+"""One interpreter call on one execution: the primitives the state handlers use (enter and exit
+states, fail and retry them, emit history events, start and stop child frames)."""
+
+from __future__ import annotations
+
+import time
+from collections import ChainMap
+from typing import TYPE_CHECKING, Any
+
+from stepflow.asl.dataflow import error_output
+from stepflow.asl.env import EMPTY_VARIABLES
+from stepflow.asl.json_text import dumps, size_in_bytes
+from stepflow.asl.model import State, StateMachine, StateScope
+from stepflow.engine import history
+from stepflow.engine.clock import Clock
+from stepflow.engine.commands import CancelTask, Progress, RunTask, StartTimer
+from stepflow.engine.context import context_object, execution_context
+from stepflow.engine.policy import catch_decision, retry_decision
+from stepflow.engine.snapshot import (
+    ABORTED,
+    FAILED,
+    NOT_STARTED,
+    ROOT,
+    RUNNING,
+    SUCCEEDED,
+    Execution,
+    Frame,
+)
+from stepflow.engine.states import HANDLERS
+from stepflow.engine.tasks import TaskRequest, parse_resource
+from stepflow.errors import (
+    DATA_LIMIT_EXCEEDED,
+    HEARTBEAT_TIMEOUT,
+    INTRINSIC_FAILURE,
+    PARAMETER_PATH_FAILURE,
+    QUERY_EVALUATION_ERROR,
+    RESULT_PATH_MATCH_FAILURE,
+    RUNTIME,
+    TIMEOUT,
+    StatesError,
+)
+
+if TYPE_CHECKING:
+    from stepflow.engine.interpreter import Interpreter
+
+_DETAILS_KEYS = history.DETAILS_KEYS  # event type -> details field, filled as types are seen
+_NO_VALUE = object()
+
+DEFAULT_BUDGET = 2000  # transitions per call before yielding to other executions
+
+# Errors raised while evaluating a state's fields; AWS prefixes their cause with the state.
+_LOCATED_ERRORS = frozenset(
+    {
+        RUNTIME, QUERY_EVALUATION_ERROR, INTRINSIC_FAILURE, PARAMETER_PATH_FAILURE, RESULT_PATH_MATCH_FAILURE,
+        "States.ReferencePathConflict",
+    }
+)
+
+
+def now_function(clock: Clock):
+    """``clock.now``, or ``time.time`` itself for the real clock (what Clock.now returns, without
+    a Python call: timestamps are read several times per transition)."""
+    now = clock.now
+    return time.time if getattr(now, "__func__", None) is Clock.now else now
+
+
+class Run:
+    """One interpreter call on one execution: the primitives state handlers use."""
+
+    def __init__(self, ix: "Interpreter", exe: Execution, machine: StateMachine):
+        self.ix = ix
+        self.exe = exe
+        self.machine = machine
+        self.clock = ix.clock
+        self.now = now_function(ix.clock)
+        self.limits = ix.limits
+        self.progress = Progress(first_event=len(exe.events))
+        self.mark_dirty = self.progress.dirty.add  # touch() by key, without a Python call (hot path)
+        self._text_value: Any = _NO_VALUE  # the last value text_of encoded, and its text
+        self._text = ""
+
+    # bookkeeping ---------------------------------------------------------------------------
+
+    def finish(self, budget: int) -> Progress:
+        used = 0
+        ready = self.exe.ready
+        while ready and used < budget and self.exe.status == RUNNING:
+            used += self.advance(ready.popleft(), budget - used)
+        self.progress.more = bool(ready) and self.exe.status == RUNNING
+        return self.progress
+
+    def touch(self, frame: Frame) -> None:
+        self.progress.dirty.add(frame.key)
+
+    def text_of(self, value: Any) -> str:
+        """``dumps(value)``, remembering the last value encoded: a state that passes its input on
+        unchanged (Pass, Choice, Wait without data-flow fields) then costs no second encoding.
+        Identity means the same text, because the engine never mutates a value once made."""
+        if value is self._text_value:
+            return self._text
+        text = dumps(value)
+        self._text_value, self._text = value, text
+        return text
+
+    def emit(self, frame: Frame | None, event_type: str, details: dict | None, now: float | None = None) -> int:
+        """Append one history event (the hottest function: keep it lean)."""
+        exe = self.exe
+        if frame is not None:
+            if frame.silent:
+                return frame.last_event
+            previous = frame.last_event
+        else:
+            previous = None
+        if exe.status != RUNNING and not event_type.startswith("Execution"):
+            return previous or 0  # nothing follows the execution's end
+        event_id = exe.next_event_id
+        exe.next_event_id = event_id + 1
+        if previous is None:
+            previous = event_id - 1
+        if now is None:
+            now = self.now()
+        if details is None:
+            event = {"id": event_id, "previousEventId": previous, "timestamp": now, "type": event_type}
+        else:  # one literal: the details key added afterwards cost a store and a lookup more
+            key = _DETAILS_KEYS.get(event_type) or history.details_key(event_type)
+            event = {"id": event_id, "previousEventId": previous, "timestamp": now, "type": event_type, key: details}
+        exe.events.append(event)
+        if frame is not None:
+            frame.last_event = event_id
+        limit = self.limits.history_events
+        if limit is not None and event_id > limit and exe.status == RUNNING and event_type != "ExecutionFailed":
+            self.end_execution(
+                FAILED, "ExecutionFailed", error=RUNTIME,
+                cause=f"The execution reached the maximum number of history events ({limit}).",
+            )
+        return event_id
+
+    def timer(self, frame: Frame, token: str, due: float) -> None:
+        self.progress.commands.append(StartTimer(frame.key, token, due))
+
+    def run_task(self, frame: Frame, request: TaskRequest) -> None:
+        self.exe.inflight[request.step] = frame.key
+        self.progress.commands.append(RunTask(request))
+
+    def frame_waiting(self, step: str) -> Frame | None:
+        key = self.exe.inflight.pop(step, None)
+        frame = self.exe.frames.get(key) if key is not None else None
+        if frame is None or frame.wait is None or frame.wait.get("step") != step or self.exe.status != RUNNING:
+            return None
+        if frame.status != RUNNING:
+            return None
+        return frame
+
+    def frame_for_step(self, step: str) -> Frame | None:
+        """The running frame whose task is this step (without consuming it), or None."""
+        frame = self.exe.frames.get(self.exe.inflight.get(step, ""))
+        if frame is None or frame.wait is None or frame.wait.get("step") != step or frame.status != RUNNING:
+            return None
+        return frame
+
+    def arm_heartbeat(self, frame: Frame) -> None:
+        wait = frame.wait
+        count = wait.get("heartbeats", 0) + 1
+        due = self.clock.timeout_due(wait["heartbeat_seconds"])
+        wait.update(heartbeats=count)
+        self.touch(frame)
+        if due is not None:
+            wait.update(heartbeat_token=f"heartbeat:{wait['step']}:{count}", heartbeat_due=due)
+            self.timer(frame, wait["heartbeat_token"], due)
+
+    def cancel_task(self, frame: Frame) -> None:
+        wait = frame.wait
+        if wait is not None and wait.get("kind") == "task":
+            self.exe.inflight.pop(wait["step"], None)
+            self.progress.commands.append(CancelTask(wait["step"]))
+
+    # state lookup and evaluation scope ---------------------------------------------------
+
+    def state(self, frame: Frame) -> State:
+        return self.machine.programs[frame.program].states[frame.state]
+
+    def handler(self, frame: Frame):
+        return HANDLERS[self.state(frame).type]
+
+    def variables(self, frame: Frame):
+        chain = []
+        current: Frame | None = frame
+        while current is not None:
+            if current.vars:
+                chain.append(current.vars)
+            current = self.exe.frames.get(current.parent) if current.parent is not None else None
+        if not chain:
+            return EMPTY_VARIABLES
+        return chain[0] if len(chain) == 1 else ChainMap(*chain)
+
+    def context(self, frame: Frame, state: State, **extra: Any) -> dict | None:
+        if not state.uses_context:
+            return None
+        exe_ctx = execution_context(self.exe)
+        retry_count = (sum(frame.retries) if frame.retries else 0) if getattr(state, "retry", ()) else None
+        return context_object(exe_ctx, self.exe, state.name, frame, retry_count, **extra)
+
+    def scope(self, frame: Frame, state: State, **context_extra: Any) -> StateScope:
+        """The evaluation scope of the frame's current state (InputPath applied)."""
+        context = self.context(frame, state, **context_extra) if state.uses_context else None
+        variables = self.variables(frame) if frame.vars or frame.parent is not None else EMPTY_VARIABLES
+        scope = StateScope(frame.input, frame.input, context, variables)
+        scope.effective = state.io.effective_input(scope)
+        return scope
+
+    # running frames ------------------------------------------------------------------------
+
+    def advance(self, frame: Frame, budget: int) -> int:
+        """Enter states in this frame until it waits, ends, or the budget is used."""
+        used = 0
+        exe = self.exe
+        while frame.wait is None and frame.state is not None and frame.status == RUNNING and exe.status == RUNNING:
+            if used >= budget:
+                exe.ready.appendleft(frame)
+                break
+            self.enter(frame)
+            used += 1
+        return used
+
+    def enter(self, frame: Frame) -> None:
+        """Enter the frame's current state and run it as far as it goes (the hot path)."""
+        state = self.machine.programs[frame.program].states[frame.state]
+        text = frame.input_text if frame.input_text is not None else self.text_of(frame.input)
+        frame.entered_at = now = self.now()
+        frame.retries = None
+        frame.attempt = 0
+        frame.entered_id = self.emit(frame, state.entered_event, history.state_entered(state.name, text), now)
+        self.mark_dirty(frame.key)
+        try:
+            HANDLERS[state.type].enter(self, frame, state)
+        except StatesError as failure:
+            self.evaluation_failed(frame, failure)
+
+    def guard(self, frame: Frame, action) -> None:
+        """Run a handler step; an ASL failure it raises fails the state."""
+        try:
+            action()
+        except StatesError as failure:
+            self.evaluation_failed(frame, failure)
+
+    def evaluation_failed(self, frame: Frame, failure: StatesError) -> None:
+        """A handler step raised an ASL failure: the frame's current state fails with it."""
+        self.state_failed(frame, self.state(frame), failure.error, failure.cause, evaluation=True)
+
+    def timer_fired(self, frame: Frame, token: str) -> None:
+        wait = frame.wait
+        state = self.state(frame)
+        if token == wait.get("heartbeat_token"):
+            self.task_timed_out(frame, state, HEARTBEAT_TIMEOUT)
+        elif wait.get("reason") == "task-timeout":
+            self.task_timed_out(frame, state)
+        elif wait.get("reason") == "retry":
+            frame.wait = None
+            self.touch(frame)
+            self.handler(frame).retry(self, frame, state)
+        else:
+            frame.wait = None
+            self.touch(frame)
+            self.handler(frame).timer_fired(self, frame, state)
+
+    def task_timed_out(self, frame: Frame, state: State, error: str = TIMEOUT) -> None:
+        resource = frame.wait["resource"]
+        self.cancel_task(frame)
+        frame.wait = None
+        event_type, details = history.task_failed(parse_resource(resource), error, None, timed_out=True)
+        self.emit(frame, event_type, details)
+        self.state_failed(frame, state, error, None)
+
+    # leaving a state -----------------------------------------------------------------------
+
+    def exit_state(self, frame: Frame, state: State, output: Any, assigned: dict | None, next_state: str | None) -> None:
+        """Record StateExited, apply Assign, and move on (or finish the frame at an End)."""
+        text = self.text_of(output)
+        limit = self.limits.payload_bytes
+        if limit is not None and len(text) * 4 > limit and size_in_bytes(text) > limit:
+            cause = f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit."
+            self.state_failed(frame, state, DATA_LIMIT_EXCEEDED, cause)
+            return
+        self.emit(frame, state.exited_event, history.state_exited(state.name, text, assigned))
+        if assigned:
+            frame.vars = {**frame.vars, **assigned} if frame.vars else dict(assigned)
+        frame.wait = None
+        self.mark_dirty(frame.key)
+        if next_state is None:
+            self.frame_succeeded(frame, output, text)
+        else:
+            frame.state = next_state
+            frame.input = output
+            frame.input_text = text
+
+    def state_failed(self, frame: Frame, state: State, error: str, cause: str | None, evaluation: bool = False) -> None:
+        """A state failed: Retry, else Catch, else the frame fails."""
+        if evaluation and error in _LOCATED_ERRORS:
+            cause = (
+                f"An error occurred while executing the state '{state.name}' "
+                f"(entered at the event id #{frame.entered_id}). {cause}"
+            )
+            if error == QUERY_EVALUATION_ERROR:
+                self.emit(frame, "EvaluationFailed", {"error": error, "cause": cause, "state": state.name})
+        self.touch(frame)
+        retriers = getattr(state, "retry", ())
+        decision = retry_decision(retriers, error, frame.retries, self.ix.rng) if retriers else None
+        catcher = None if decision is not None else catch_decision(getattr(state, "catch", ()), error)
+        if decision is None and catcher is None:
+            # Uncaught: the frame keeps its state, input and children, so a redrive can resume here.
+            self.frame_failed(frame, error, cause)
+            return
+        HANDLERS[state.type].release(self, frame, state)
+        frame.wait = None
+        if decision is not None:
+            self.schedule_retry(frame, decision)
+            return
+        if catcher is not None:
+            try:
+                output, assigned = catcher.io.output(self.catch_scope(frame, state), error_output(error, cause))
+            except StatesError as failure:
+                self.frame_failed(frame, failure.error, failure.cause)
+                return
+            self.exit_state(frame, state, output, assigned, catcher.next)
+            return
+        self.frame_failed(frame, error, cause)
+
+    def catch_scope(self, frame: Frame, state: State) -> StateScope:
+        return StateScope(frame.input, frame.input, self.context(frame, state), self.variables(frame))
+
+    def schedule_retry(self, frame: Frame, decision) -> None:
+        retries = list(frame.retries or ())
+        while len(retries) <= decision.index:
+            retries.append(0)
+        retries[decision.index] += 1
+        frame.retries = retries
+        token = f"retry:{frame.entered_id}:{sum(retries)}"
+        due = self.clock.due_in(decision.delay)
+        frame.wait = {"kind": "timer", "reason": "retry", "token": token, "due": due}
+        self.timer(frame, token, due)
+
+    # frames ending ------------------------------------------------------------------------
+
+    def frame_succeeded(self, frame: Frame, output: Any, text: str) -> None:
+        frame.state = None
+        if frame.parent is None:
+            self.exe.output_text = text
+            out, info = history.payload_text(text)
+            self.end_execution(SUCCEEDED, "ExecutionSucceeded", details={"output": out, "outputDetails": info})
+            return
+        frame.status = SUCCEEDED
+        frame.output = output
+        self.notify_parent(frame)
+
+    def frame_failed(self, frame: Frame, error: str, cause: str | None) -> None:
+        """The frame ends FAILED; ``frame.state`` stays the failed state (for redrive)."""
+        frame.status = FAILED
+        frame.error = error
+        frame.cause = cause
+        self.touch(frame)
+        if frame.parent is None:
+            self.end_execution(FAILED, "ExecutionFailed", error=error, cause=cause)
+            return
+        self.notify_parent(frame)
+
+    def notify_parent(self, child: Frame) -> None:
+        """Tell the Map or Parallel state that started ``child`` that it ended (once per
+        iteration, so without the closure ``guard`` takes)."""
+        parent = self.exe.frames[child.parent]
+        state = self.state(parent)
+        try:
+            HANDLERS[state.type].child_done(self, parent, state, child)
+        except StatesError as failure:
+            self.evaluation_failed(parent, failure)
+        self.requeue(parent)
+
+    def redrive_execution(self) -> None:
+        """RedriveExecution: re-run the unsuccessful states, keeping every successful iteration."""
+        exe = self.exe
+        exe.status = RUNNING
+        exe.redrive_count += 1
+        exe.redrive_date = self.clock.now()
+        exe.stop_date = None
+        exe.error = exe.cause = None
+        root = exe.frames[ROOT]
+        self.emit(root, "ExecutionRedriven", {"redriveCount": exe.redrive_count})
+        self.revive(root)
+
+    def revive(self, frame: Frame) -> None:
+        """Make a stopped frame run again: its children if it waits on them, else its state."""
+        wait = frame.wait
+        frame.status = RUNNING
+        frame.error = frame.cause = None
+        self.mark_dirty(frame.key)
+        if wait is not None and wait.get("kind") == "children":
+            HANDLERS[self.state(frame).type].revive(self, frame, self.state(frame))
+            return
+        frame.wait = None
+        if frame.state is not None:
+            self.exe.ready.append(frame)
+
+    def requeue(self, frame: Frame) -> None:
+        """Put a frame that can run again (its wait ended) back in the work queue."""
+        if frame.wait is None and frame.state is not None and frame.status == RUNNING:
+            self.exe.ready.append(frame)
+
+    def end_execution(self, status: str, event_type: str, *, error=None, cause=None, details=None) -> None:
+        exe = self.exe
+        for frame in exe.frames.values():
+            self.cancel_task(frame)
+        exe.status = status
+        exe.error = error
+        exe.cause = cause
+        exe.stop_date = self.clock.now()
+        exe.ready.clear()
+        self.emit(exe.frames.get(ROOT), event_type, details if details is not None else history.error_details(error, cause))
+        self.touch(exe.frames[ROOT])
+
+    # child frames (Map iterations, Parallel branches) ---------------------------------------
+
+    def spawn(self, parent: Frame, program_key: str, index: int, key: str, input_value: Any, start: bool = True) -> Frame:
+        # Positional: key, program, parent, index, state, input (a Map makes one per item; keyword
+        # arguments cost twice as much).
+        child = Frame(key, program_key, parent.key, index, self.machine.programs[program_key].start_at, input_value)
+        child.last_event = parent.last_event
+        if not start:
+            child.status = NOT_STARTED
+        if parent.silent:
+            child.silent = True
+        self.exe.frames[key] = child
+        self.mark_dirty(key)
+        if start:
+            self.exe.ready.append(child)
+        return child
+
+    def activate(self, child: Frame, parent: Frame) -> None:
+        """Start an iteration (or, on redrive, continue it where it stopped)."""
+        child.last_event = parent.last_event
+        self.revive(child)
+
+    def remove_frame(self, key: str) -> None:
+        frame = self.exe.frames.pop(key, None)
+        if frame is not None:
+            if frame.wait is not None:
+                self.cancel_task(frame)
+            self.progress.dirty.discard(key)
+            self.progress.removed.add(key)
+
+    def abort_frame(self, frame: Frame | None) -> bool:
+        """Stop a running frame and everything under it (tasks cancelled); state and input are
+        kept so that a redrive can resume it. True when the frame was running."""
+        if frame is None or frame.status != RUNNING:
+            return False
+        wait = frame.wait
+        if wait is not None and wait.get("kind") == "children" and frame.state is not None:
+            for key in HANDLERS[self.state(frame).type].child_keys(frame, self.state(frame)):
+                self.abort_frame(self.exe.frames.get(key))
+        self.cancel_task(frame)
+        frame.status = ABORTED
+        self.touch(frame)
+        return True
+
+    # after a load ----------------------------------------------------------------------------
+
+    def reactivate(self, frame: Frame) -> None:
+        if frame.status != RUNNING or self.exe.status != RUNNING:
+            return
+        wait = frame.wait
+        if wait is None:
+            if frame.state is not None:
+                self.exe.ready.append(frame)
+            return
+        if wait.get("kind") == "task":
+            self.handler(frame).reissue(self, frame, self.state(frame))
+        elif wait.get("kind") == "timer":
+            self.timer(frame, wait["token"], wait["due"])
