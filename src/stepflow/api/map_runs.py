@@ -15,6 +15,7 @@ from typing import Any
 
 from stepflow.api.common import arn_kind, invalid_arn, paginate, require, with_token
 from stepflow.asl.model import StateScope
+from stepflow.engine.history import as_dict
 from stepflow.errors import ApiError
 
 MAP_RUN = "map-run"
@@ -160,7 +161,7 @@ class MapRunJournal:
         open_runs = self._open.get(exe.arn)
         if open_runs is None and not self._may_run_maps(exe):
             return []
-        events = exe.events[progress.first_event:]
+        events = [as_dict(e) for e in exe.events[progress.first_event:]]
         if open_runs is None and not any(e["type"].startswith("MapRun") for e in events):
             return []
         open_runs = self._open.setdefault(exe.arn, {})

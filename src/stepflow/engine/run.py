@@ -43,7 +43,6 @@ from stepflow.errors import (
 if TYPE_CHECKING:
     from stepflow.engine.interpreter import Interpreter
 
-_DETAILS_KEYS = history.DETAILS_KEYS  # event type -> details field, filled as types are seen
 _NO_VALUE = object()
 
 DEFAULT_BUDGET = 2000  # transitions per call before yielding to other executions
@@ -119,12 +118,7 @@ class Run:
             previous = event_id - 1
         if now is None:
             now = self.now()
-        if details is None:
-            event = {"id": event_id, "previousEventId": previous, "timestamp": now, "type": event_type}
-        else:  # one literal: the details key added afterwards cost a store and a lookup more
-            key = _DETAILS_KEYS.get(event_type) or history.details_key(event_type)
-            event = {"id": event_id, "previousEventId": previous, "timestamp": now, "type": event_type, key: details}
-        exe.events.append(event)
+        exe.events.append((event_id, previous, now, event_type, details))  # history.as_dict reads it
         if frame is not None:
             frame.last_event = event_id
         limit = self.limits.history_events

@@ -81,7 +81,7 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     frames: dict[str, Frame] = field(default_factory=dict)
-    events: list[dict] = field(default_factory=list)
+    events: list = field(default_factory=list)  # new events as history tuples (history.as_dict)
     next_event_id: int = 1
     redrive_count: int = 0
     redrive_date: float | None = None

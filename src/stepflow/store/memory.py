@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from stepflow.engine.history import as_dict
 from stepflow.engine.interpreter import Progress
 from stepflow.engine.snapshot import RUNNING, Execution
 from stepflow.store.records import StateMachineRecord
@@ -59,7 +60,7 @@ class MemoryStore:
 
     def history(self, arn: str) -> list[dict]:
         exe = self._executions.get(arn)
-        return list(exe.events) if exe is not None else []
+        return [as_dict(event) for event in exe.events] if exe is not None else []
 
     def running(self) -> list[Execution]:
         return [e for e in self._executions.values() if e.status == RUNNING]

@@ -19,6 +19,7 @@ import time
 import uuid
 from importlib import resources
 
+from stepflow.engine.history import as_dict
 from stepflow.engine.interpreter import Progress
 from stepflow.engine.snapshot import SUCCEEDED, Execution
 from stepflow.errors import StepflowError
@@ -222,7 +223,7 @@ class SqlStore:
             rows = [{"arn": arn, "key": k, "data": codec.frame_json(frames[k])} for k in progress.dirty if k in frames]
             if rows:
                 cur.executemany(self.q["upsert_frame"], rows)
-        events = exe.events[progress.first_event:]
+        events = [as_dict(event) for event in exe.events[progress.first_event:]]
         if events:
             cur.execute(self.q["insert_event_page"], {"arn": arn, "first_id": events[0]["id"], "last_id": events[-1]["id"], "data": codec.events_json(events)})
         return True
