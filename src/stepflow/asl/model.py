@@ -98,14 +98,12 @@ class State:
     end: bool = False
     comment: str | None = None
     uses_context: bool = True  # False when no field can read $$ / $states.context (saves work)
+    entered_event: str = ""  # "<Type>StateEntered", set from the type (read on every transition)
+    exited_event: str = ""
 
-    @property
-    def entered_event(self) -> str:
-        return _ENTERED[self.type]
-
-    @property
-    def exited_event(self) -> str:
-        return _EXITED[self.type]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entered_event", _ENTERED[self.type])
+        object.__setattr__(self, "exited_event", _EXITED[self.type])
 
 
 @dataclass(frozen=True, slots=True)

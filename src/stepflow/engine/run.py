@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 _NO_VALUE = object()
 
+_SMALL_PAYLOAD = history.HISTORY_PAYLOAD_LIMIT // 4  # characters that cannot exceed the byte limit
+
 DEFAULT_BUDGET = 2000  # transitions per call before yielding to other executions
 
 # Errors raised while evaluating a state's fields; AWS prefixes their cause with the state.
@@ -223,7 +225,11 @@ class Run:
         frame.entered_at = now = self.now()
         frame.retries = None
         frame.attempt = 0
-        frame.entered_id = self.emit(frame, state.entered_event, history.state_entered(state.name, text), now)
+        if len(text) <= _SMALL_PAYLOAD:  # never truncated: the details dict without a call
+            details = {"name": state.name, "input": text, "inputDetails": history.NOT_TRUNCATED}
+        else:
+            details = history.state_entered(state.name, text)
+        frame.entered_id = self.emit(frame, state.entered_event, details, now)
         self.mark_dirty(frame.key)
         try:
             HANDLERS[state.type].enter(self, frame, state)
@@ -275,7 +281,11 @@ class Run:
             cause = f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit."
             self.state_failed(frame, state, DATA_LIMIT_EXCEEDED, cause)
             return
-        self.emit(frame, state.exited_event, history.state_exited(state.name, text, assigned))
+        if assigned is None and len(text) <= _SMALL_PAYLOAD:
+            details = {"name": state.name, "output": text, "outputDetails": history.NOT_TRUNCATED}
+        else:
+            details = history.state_exited(state.name, text, assigned)
+        self.emit(frame, state.exited_event, details)
         if assigned:
             frame.vars = {**frame.vars, **assigned} if frame.vars else dict(assigned)
         frame.wait = None
