@@ -177,7 +177,7 @@ def validate(definitions, machine_type):
               help="Template functions in worker processes (Lambda-like environments) or in this process.")
 def serve(host, port, store_url, template, time_scale, no_limits, log_level, auth_source, mock_config,
           parameter_overrides, lambda_mode):
-    """Serve the Step Functions API (boto3, aws CLI) and the console.
+    """Serve the Step Functions API (boto3, aws CLI) and fire the template's schedules.
 
     Example: stepflow serve --template template.yaml &
              aws stepfunctions --endpoint-url http://127.0.0.1:8083 list-state-machines
