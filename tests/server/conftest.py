@@ -1,83 +1,42 @@
 """A real ``stepflow serve`` process for the API tests (boto3 and the aws CLI).
 
-The server runs as a subprocess on a free port with the memory store and the test SAM project
-(tests/fixtures/sam_app); it is started once per test process and killed at teardown.
+The server runs as a subprocess on a free port (stepflow.testing.serve) with the memory store and
+the test SAM project (tests/fixtures/sam_app); it is started once per test process and stopped
+at teardown.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
+
+from stepflow.testing import serve
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TEMPLATE = FIXTURES / "sam_app" / "template.yaml"
 ROLE_ARN = "arn:aws:iam::123456789012:role/test"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"stepflow serve exited with {process.returncode}: {process.stderr.read().decode()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("stepflow serve did not answer in time")
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A running ``stepflow serve`` (memory store, the fixture SAM template)."""
+    with serve("--template", str(TEMPLATE), "--log-level", "error", cwd=tmp_path_factory.mktemp("serve")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory):
-    """The base URL of a running ``stepflow serve`` (memory store, the fixture SAM template)."""
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("serve")
-    command = [
-        sys.executable, "-m", "stepflow", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--store", "memory://", "--template", str(TEMPLATE), "--log-level", "error",
-    ]
-    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def server_url(server):
+    """The base URL of the running ``stepflow serve``."""
+    return server.endpoint
 
 
 @pytest.fixture(scope="session")
-def sfn(server_url):
+def sfn(server):
     """A boto3 Step Functions client for the server (dummy credentials, us-east-1)."""
-    import boto3
-    from botocore.config import Config
-
-    # inject_host_prefix=False: StartSyncExecution's endpoint has a "sync-" host prefix that
-    # botocore would otherwise put in front of 127.0.0.1.
-    config = Config(inject_host_prefix=False, retries={"max_attempts": 1, "mode": "standard"})
-    return boto3.client(
-        "stepfunctions", endpoint_url=server_url, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test", config=config,
-    )
+    return server.client(retries={"max_attempts": 1, "mode": "standard"})
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+
+from stepflow.testing import wait_for_execution
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/test"
 
@@ -23,16 +24,6 @@ def create(sfn, name: str, definition: dict = PASS, **extra) -> str:
 
 def error_code(raised: pytest.ExceptionInfo) -> str:
     return raised.value.response["Error"]["Code"]
-
-
-def wait_done(sfn, arn: str, timeout: float = 15.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.02)
-    raise AssertionError(f"{arn} still RUNNING")
 
 
 # -- state machines --------------------------------------------------------------------------------
@@ -142,7 +133,7 @@ def test_start_and_describe_execution(sfn, unique):
     arn = create(sfn, f"run-{unique}", ECHO)
     started = sfn.start_execution(stateMachineArn=arn, name="first", input=json.dumps({"x": 1}))
     assert started["executionArn"] == f"arn:aws:states:us-east-1:123456789012:execution:run-{unique}:first"
-    described = wait_done(sfn, started["executionArn"])
+    described = wait_for_execution(sfn, started["executionArn"])
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"x": 1}
     assert json.loads(described["input"]) == {"x": 1}
@@ -204,7 +195,7 @@ def test_start_sync_execution_needs_express(sfn, unique):
 def test_describe_state_machine_for_execution_keeps_the_old_definition(sfn, unique):
     arn = create(sfn, f"for-exe-{unique}")
     started = sfn.start_execution(stateMachineArn=arn)
-    wait_done(sfn, started["executionArn"])
+    wait_for_execution(sfn, started["executionArn"])
     sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(ECHO))
     described = sfn.describe_state_machine_for_execution(executionArn=started["executionArn"])
     assert described["stateMachineArn"] == arn
@@ -227,7 +218,7 @@ def test_stop_execution(sfn, unique):
 def test_a_raising_handler_fails_the_execution_not_the_server(sfn, unique, server_url):
     arn = create(sfn, f"boom-{unique}", BOOM)
     started = sfn.start_execution(stateMachineArn=arn, input='{"why": "test"}')
-    described = wait_done(sfn, started["executionArn"])
+    described = wait_for_execution(sfn, started["executionArn"])
     assert described["status"] == "FAILED"
     assert described["error"] == "RuntimeError"
     assert json.loads(described["cause"])["errorMessage"] == "boom: test"
@@ -239,7 +230,7 @@ def test_list_executions_with_status_filter_and_pages(sfn, unique):
     arn = create(sfn, f"list-{unique}", PASS)
     done = [sfn.start_execution(stateMachineArn=arn, name=f"done-{i}")["executionArn"] for i in range(3)]
     for execution in done:
-        wait_done(sfn, execution)
+        wait_for_execution(sfn, execution)
     waiting = create(sfn, f"list-wait-{unique}", LONG_WAIT)
     running = sfn.start_execution(stateMachineArn=waiting, name="running")["executionArn"]
 
@@ -264,7 +255,7 @@ def test_get_execution_history_pages_and_reverse_order(sfn, unique):
         "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Pass", "End": True}}}
     arn = create(sfn, f"hist-{unique}", chain)
     execution = sfn.start_execution(stateMachineArn=arn, input='{"k": "v"}')["executionArn"]
-    wait_done(sfn, execution)
+    wait_for_execution(sfn, execution)
     whole = sfn.get_execution_history(executionArn=execution)["events"]
     assert [e["id"] for e in whole] == list(range(1, 9))
     assert [e["type"] for e in whole] == [
