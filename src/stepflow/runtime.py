@@ -5,6 +5,7 @@ from :class:`Settings`, and offers :func:`run`, the one-call Python API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from stepflow.engine.snapshot import Execution
 from stepflow.errors import ApiError, TemplateError
 from stepflow.integrations import mocks as _mocks
 from stepflow.integrations.activities import ActivityIntegration
+from stepflow.integrations.lambda_environment import local_api_variables
 from stepflow.integrations.lambda_logs import DEFAULT_LOGS_DIR, LambdaLogs
 from stepflow.integrations.lambda_runtime import LocalFunction
 from stepflow.integrations.lambda_task import FunctionRegistry, LambdaIntegration
@@ -104,6 +106,17 @@ class Runtime:
         close_store = getattr(self.store, "close", None)
         if close_store is not None:
             close_store()
+
+    def serve_api_at(self, endpoint: str) -> None:
+        """Tell the template's functions where this runtime's Step Functions API answers: their
+        boto3 clients for Step Functions go there (``AWS_ENDPOINT_URL_SFN``), so a handler that
+        answers its task token with SendTaskSuccess reaches this stepflow, not AWS."""
+        if self.lambda_workers is not None:
+            self.lambda_workers.defaults.update(local_api_variables(endpoint))
+
+    def uses_task_tokens(self) -> bool:
+        """Whether any state machine of the store waits for a task token (``.waitForTaskToken``)."""
+        return any(".waitForTaskToken" in machine.definition for machine in self.store.list_state_machines())
 
     def register_project_state_machines(self) -> list[str]:
         """Create every state machine the template declares, or update it when its definition or
@@ -201,6 +214,7 @@ def run(
     state_machine_name: str | None = None,
     parameter_overrides: dict | None = None,
     lambda_mode: str = "process",
+    while_running: Callable[[Runtime], contextlib.AbstractAsyncContextManager] | None = None,
 ) -> Result:
     """Run one execution to its end in memory and return its status, output and history.
 
@@ -221,6 +235,10 @@ def run(
     ``lambda_mode`` "process" runs the template's functions in worker processes (Lambda-like
     execution environments); "inprocess" calls them in this interpreter (faster, no isolation).
     ``handlers`` callables always run in-process.
+
+    ``while_running(runtime)`` is an async context manager entered before the execution starts
+    and left after it ends; ``stepflow run`` passes ``stepflow.server.background.api_while_running``
+    so that handlers can answer task tokens through the Step Functions API.
     """
     config, machine_name = _mocks.for_run(mock_config, test_case, state_machine_name)
     settings = Settings(
@@ -230,12 +248,12 @@ def run(
     )
     rt = Runtime(settings)
     try:
-        return asyncio.run(_run_once(rt, definition, input, name, state_machine_type, test_case))
+        return asyncio.run(_run_once(rt, definition, input, name, state_machine_type, test_case, while_running))
     finally:
         rt.close()
 
 
-async def _run_once(rt: Runtime, definition, input_value, name, machine_type, test_case=None) -> Result:
+async def _run_once(rt: Runtime, definition, input_value, name, machine_type, test_case=None, while_running=None) -> Result:
     rt.register_project_state_machines()
     declared = _declared_machine(rt.project, definition)
     if declared is not None:
@@ -245,11 +263,12 @@ async def _run_once(rt: Runtime, definition, input_value, name, machine_type, te
         created = rt.service.create_state_machine(name="stepflow-run", definition=text, roleArn=DEFAULT_ROLE_ARN, type=machine_type)
     input_text = input_value if isinstance(input_value, str) else dumps({} if input_value is None else input_value)
     target = created["stateMachineArn"] + (f"#{test_case}" if test_case is not None else "")
-    started = rt.service.start_execution(stateMachineArn=target, name=name, input=input_text)
-    exe = rt.runner.active.get(started["executionArn"]) or rt.store.get_execution(started["executionArn"])
-    if not exe.finished:
-        exe = await rt.runner.wait(exe.arn)
-    await rt.services.drain()  # Glue runs started without .sync, SNS deliveries
+    async with while_running(rt) if while_running is not None else contextlib.nullcontext():
+        started = rt.service.start_execution(stateMachineArn=target, name=name, input=input_text)
+        exe = rt.runner.active.get(started["executionArn"]) or rt.store.get_execution(started["executionArn"])
+        if not exe.finished:
+            exe = await rt.runner.wait(exe.arn)
+        await rt.services.drain()  # Glue runs started without .sync, SNS deliveries
     return _result(rt, exe)
 
 

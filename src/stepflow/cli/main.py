@@ -101,9 +101,14 @@ def run(definition, input_json, input_file, template, time_scale, no_limits, sho
     stepflow run OrdersMachine --template template.yaml --parameter-overrides Stage=dev
 
     With mocks: stepflow run sm.asl.json --mock-config MockConfigFile.json --test-case HappyPath
+
+    When a state machine waits for a task token (.waitForTaskToken), the Step Functions API is
+    served on a free 127.0.0.1 port while the run lasts, and the template's functions find it
+    through AWS_ENDPOINT_URL_SFN: a handler's boto3 SendTaskSuccess answers this run.
     """
     from stepflow.engine.interpreter import Limits
     from stepflow.runtime import run as run_execution
+    from stepflow.server.background import api_while_running
 
     if (mock_config is None) != (test_case is None):
         raise click.UsageError("--mock-config and --test-case go together")
@@ -113,7 +118,8 @@ def run(definition, input_json, input_file, template, time_scale, no_limits, sho
         result = run_execution(text, input_text, template=template, time_scale=time_scale,
                                limits=Limits.relaxed() if no_limits else None, name=name,
                                mock_config=mock_config, test_case=test_case, state_machine_name=state_machine_name,
-                               parameter_overrides=_overrides(parameter_overrides), lambda_mode=lambda_mode)
+                               parameter_overrides=_overrides(parameter_overrides), lambda_mode=lambda_mode,
+                               while_running=api_while_running)
     except (DefinitionError, InvalidInputError, StepflowError) as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_USAGE)
@@ -195,6 +201,7 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
                             limits=Limits.relaxed() if no_limits else Limits(), mock_config=mock_config,
                             parameter_overrides=_overrides(parameter_overrides), lambda_mode=lambda_mode)
         runtime = Runtime(settings)
+        runtime.serve_api_at(f"http://{_local_address(host)}:{port}")  # handlers' boto3 calls to Step Functions
         runtime.register_project_state_machines()  # every state machine of --template, created or updated
         app = create_app(runtime)
         if auth_source:
@@ -213,6 +220,13 @@ def serve(host, port, store_url, template, time_scale, no_limits, log_level, aut
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                 proxy_headers=False, server_header=False)
     runtime.close()
+
+
+def _local_address(host: str) -> str:
+    """Where this machine's processes reach a server bound to ``host`` (any-address -> loopback)."""
+    if host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 from stepflow.cli.schedules import schedules as _schedules  # noqa: E402

@@ -9,8 +9,9 @@ and connections survive between invocations, as in Lambda. Each environment has:
   before the kill), so a killed handler leaves no stray process;
 * a private temporary folder as ``TMPDIR``/``TMP``/``TEMP`` (what ``tempfile`` uses). Code that
   writes to the literal path ``/tmp`` shares this machine's /tmp with everything else;
-* the function's environment variables (template Globals + function) over the host's, then
-  Lambda's own (``AWS_LAMBDA_FUNCTION_NAME``, ``LAMBDA_TASK_ROOT``, ``_HANDLER``, ``TZ=:UTC``...);
+* the function's environment variables (template Globals + function) over the host's and the
+  runtime's defaults (``LambdaWorkers.defaults``: where the local Step Functions API answers),
+  then Lambda's own (``AWS_LAMBDA_FUNCTION_NAME``, ``LAMBDA_TASK_ROOT``, ``_HANDLER``, ``TZ=:UTC``...);
 * the function's CodeUri as working directory and first entry of ``sys.path``;
 * a log file that is its stdout and stderr; after each invocation the parent takes what was
   written (the child flushes before answering) and empties it.
@@ -85,6 +86,27 @@ def lambda_variables(spec: FunctionSpec, log_stream: str) -> dict[str, str]:
     }
 
 
+def local_api_variables(endpoint: str) -> dict[str, str]:
+    """What a handler's boto3 needs to reach this stepflow's Step Functions API (to answer a task
+    token with SendTaskSuccess, start an execution, ...): the service-specific endpoint variable
+    boto3 reads (``AWS_ENDPOINT_URL_SFN``), and placeholder credentials when the host has none
+    (Lambda always provides credentials; without any, boto3 refuses to sign a request)."""
+    variables = {"AWS_ENDPOINT_URL_SFN": endpoint}
+    if not _host_has_credentials():
+        variables.update(AWS_ACCESS_KEY_ID="stepflow-local", AWS_SECRET_ACCESS_KEY="stepflow-local")
+    return variables
+
+
+def _host_has_credentials() -> bool:
+    """Whether boto3 here could find credentials without asking a metadata service (which
+    would cost seconds to time out on a machine that is not in AWS)."""
+    if any(os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE")):
+        return True
+    files = (os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"), os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
+    return any(os.path.isfile(os.path.expanduser(path)) for path in files)
+
+
 def new_log_stream() -> str:
     """A log stream name as Lambda gives each environment: ``2024/05/01/[$LATEST]<32 hex>``."""
     return time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
@@ -93,8 +115,9 @@ def new_log_stream() -> str:
 class Environment:
     """A worker process for one function; not thread-safe (one invocation at a time)."""
 
-    def __init__(self, spec: FunctionSpec, python: str = sys.executable):
+    def __init__(self, spec: FunctionSpec, python: str = sys.executable, defaults: dict[str, str] | None = None):
         self.spec = spec
+        self.defaults = defaults or {}
         self.log_stream = new_log_stream()
         self.root = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-{spec.name[:40]}-")
         self.tmp = os.path.join(self.root, "tmp")
@@ -111,6 +134,8 @@ class Environment:
 
     def _variables(self) -> dict[str, str]:
         env = dict(os.environ)
+        for key, value in self.defaults.items():
+            env.setdefault(key, value)  # the host's own setting wins
         env.update({key: str(value) for key, value in self.spec.environment.items()})
         env.update(lambda_variables(self.spec, self.log_stream))
         env.update(TMPDIR=self.tmp, TMP=self.tmp, TEMP=self.tmp)

@@ -110,6 +110,7 @@ class LambdaWorkers:
                  idle_seconds: float = DEFAULT_IDLE_SECONDS, python: str = sys.executable):
         self.logs = logs
         self.python = python
+        self.defaults: dict[str, str] = {}  # variables every new environment gets unless set otherwise
         self.pool = EnvironmentPool(max_environments, idle_seconds)
         self._threads = _DaemonThreads(max_environments)
         self._finalizer = weakref.finalize(self, self.pool.shutdown)
@@ -218,7 +219,7 @@ class LambdaWorkers:
     def _cold_start(self, spec: FunctionSpec) -> tuple[Environment | None, Outcome | None, list[str]]:
         """A new environment with the handler imported; or the init failure as an outcome."""
         try:
-            env = Environment(spec, self.python)
+            env = Environment(spec, self.python, self.defaults)
         except OSError as error:
             body = _error_body(f"Unable to import module '{spec.handler.rpartition('.')[0]}': {error}", "Runtime.ImportModuleError")
             return None, Outcome("init_error", body, 0.0, 0), []

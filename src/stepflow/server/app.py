@@ -10,6 +10,7 @@ lifespan) goes to a small Starlette app.
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 
 from starlette.applications import Starlette
@@ -60,6 +61,13 @@ def create_app(runtime: Runtime) -> StepflowApp:
     return StepflowApp(endpoint, _pages_app(runtime, endpoint))
 
 
+def api_app(runtime: Runtime) -> StepflowApp:
+    """The API alone (``POST /`` and ``/health``), without resuming executions or firing
+    schedules at startup: for a server that lives only while one run does."""
+    endpoint = ApiEndpoint(runtime.service)
+    return StepflowApp(endpoint, Starlette(routes=_routes(runtime, endpoint)))
+
+
 def _pages_app(runtime: Runtime, endpoint: ApiEndpoint) -> Starlette:
     """GET /, /health and the lifespan (resume), as a Starlette app."""
 
@@ -73,17 +81,20 @@ def _pages_app(runtime: Runtime, endpoint: ApiEndpoint) -> Starlette:
         if schedules is not None:
             schedules.cancel()
 
+    return Starlette(routes=_routes(runtime, endpoint), lifespan=lifespan)
+
+
+def _routes(runtime: Runtime, endpoint: ApiEndpoint) -> list[Route]:
     async def index(request):
         machines = runtime.store.list_state_machines()
-        rows = "".join(f"<li>{m.name} ({m.type})</li>" for m in machines)
+        rows = "".join(f"<li>{html.escape(m.name)} ({m.type})</li>" for m in machines)
         return HTMLResponse(f"<!doctype html><title>stepflow</title><h1>stepflow</h1><ul>{rows}</ul>")
 
     async def health(request):
         return JSONResponse({"status": "ok", "active_executions": len(runtime.runner.active)})
 
-    routes = [
+    return [
         Route("/", endpoint.handle, methods=["POST"]),  # reached only under a root_path
         Route("/", index, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
