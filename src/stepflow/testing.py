@@ -93,7 +93,7 @@ class Server:
     def start(self, env: Mapping[str, str | None] | None = None, wait: bool = True) -> Server:
         """Start the process (``env`` on top of the constructor's) and, with ``wait``, return
         once ``/health`` answers; :class:`ServeError` when it exits first or does not answer
-        within ``timeout`` seconds. A port chosen here that another process took in the
+        within ``timeout`` seconds (the process is stopped then). A port chosen here that another process took in the
         meantime is replaced by a new one."""
         for attempt in range(3):
             self._spawn({**self.env, **(env or {})})
@@ -103,6 +103,7 @@ class Server:
                 self.wait_until_up()
                 return self
             except ServeError as err:
+                self.stop()
                 if not (self._pick_port and attempt < 2 and "address already in use" in str(err).lower()):
                     raise
                 self.port = free_port()

@@ -4,13 +4,9 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 
-import httpx
 import pytest
 from api_helpers import PASS, PASS2, ROLE
 from botocore.auth import SigV4Auth
@@ -19,6 +15,7 @@ from botocore.credentials import Credentials
 
 from stepflow.errors import ApiError, ConfigurationError
 from stepflow.server.auth import SigV4Verifier, load_keys
+from stepflow.testing import Server, wait_for_execution
 
 BODY = b'{"maxResults": 10}'
 
@@ -75,55 +72,20 @@ def test_load_keys_from_file_and_env(tmp_path, monkeypatch):
 # -- a real server ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("auth")
     (folder / "keys").write_text("AKIDSTEPFLOW s3cret\n")
-    port = _free_port()
-    command = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", "memory://",
-               "--auth", str(folder / "keys"), "--log-level", "error"]
-    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=2)  # a held GetActivityTask poll would keep a graceful shutdown waiting
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    running = Server("--auth", str(folder / "keys"), "--log-level", "error", cwd=folder).start()
+    yield running
+    running.stop(timeout=2)  # a held GetActivityTask poll would keep a graceful shutdown waiting
 
 
-def _wait(url, process, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(process.stderr.read().decode())
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("stepflow serve did not start")
-
-
-def client(url, key="AKIDSTEPFLOW", secret="s3cret", unsigned=False):
-    import boto3
+def client(server, key="AKIDSTEPFLOW", secret="s3cret", unsigned=False):
     from botocore import UNSIGNED
-    from botocore.config import Config
 
-    config = Config(retries={"max_attempts": 1}, signature_version=UNSIGNED if unsigned else None, read_timeout=70)
-    return boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id=key, aws_secret_access_key=secret, config=config)
+    return server.client(key=key, secret=secret, retries={"max_attempts": 1}, read_timeout=70,
+                         signature_version=UNSIGNED if unsigned else None)
 
 
 def error_of(call):
@@ -151,21 +113,11 @@ def test_server_starts_executions_through_versions_and_aliases(server):
     outputs = {}
     for target in (arn, v1, alias):
         execution = sfn.start_execution(stateMachineArn=target)["executionArn"]
-        outputs[target] = _finished(sfn, execution)["output"]
+        outputs[target] = wait_for_execution(sfn, execution)["output"]
     assert json.loads(outputs[arn]) == {"v": 2}
     assert json.loads(outputs[v1]) == json.loads(outputs[alias]) == {"v": 1}
     described = sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
     assert described["routingConfiguration"] == [{"stateMachineVersionArn": v1, "weight": 100}]
-
-
-def _finished(sfn, execution, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.02)
-    raise AssertionError("execution did not finish")
 
 
 def test_server_holds_activity_polls_open(server):
