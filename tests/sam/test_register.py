@@ -5,18 +5,14 @@ and `stepflow serve --template` driven by boto3."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
 from stepflow.cli.main import cli
 from stepflow.errors import TemplateError
 from stepflow.runtime import Runtime, Settings, run
+from stepflow.testing import ServeError, serve
 
 from sam_helpers import PASS, TEMPLATE
 
@@ -144,52 +140,12 @@ def test_cli_run_usage_errors_exit_2(args, message):
 # -- stepflow serve --template, as a subprocess driven by boto3 -----------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A ``stepflow serve --template TEMPLATE --parameter-overrides Stage=prod`` on a free port."""
-    port = free_port()
-    command = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", "memory://",
-               "--template", str(TEMPLATE), "--parameter-overrides", "Stage=prod", "--log-level", "error"]
-    process = subprocess.Popen(command, cwd=tmp_path_factory.mktemp("serve"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"stepflow serve exited with {process.returncode}: {process.stderr.read().decode()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError("stepflow serve did not answer in time")
-
-
-@pytest.fixture(scope="module")
-def sfn(served):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("stepfunctions", endpoint_url=served, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test", config=Config(inject_host_prefix=False))
+def sfn(tmp_path_factory):
+    """boto3 on a ``stepflow serve --template TEMPLATE --parameter-overrides Stage=prod``."""
+    with serve("--template", str(TEMPLATE), "--parameter-overrides", "Stage=prod", "--log-level", "error",
+               cwd=tmp_path_factory.mktemp("serve")) as server:
+        yield server.client()
 
 
 def test_serve_registers_every_state_machine_of_the_template(sfn):
@@ -207,7 +163,7 @@ def test_served_state_machines_run_with_the_overridden_parameters(sfn):
 
 def test_serve_with_a_broken_template_exits_2_naming_resource_and_property(project_dir):
     path = project_dir("Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties: {DefinitionUri: gone.json}\n")
-    done = subprocess.run([sys.executable, "-m", "stepflow", "serve", "--port", str(free_port()), "--store", "memory://",
-                           "--template", str(path)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert "Resources/M/Properties/DefinitionUri: file gone.json not found" in done.stderr
+    with pytest.raises(ServeError, match="exited with 2") as raised:
+        with serve("--template", str(path)):
+            pass
+    assert "Resources/M/Properties/DefinitionUri: file gone.json not found" in str(raised.value)
