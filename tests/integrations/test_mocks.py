@@ -10,9 +10,6 @@ call the real integration; an invocation with no response fails with States.Runt
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import stepflow
 from stepflow.cli.main import cli
 from stepflow.errors import ApiError, ConfigurationError
 from stepflow.integrations.mocks import MockConfig
+from stepflow.testing import Server, wait_for_execution
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TEMPLATE = FIXTURES / "sam_app" / "template.yaml"
@@ -454,86 +452,22 @@ def test_cli_run_reports_a_malformed_mock_config(files, tmp_path):
 # -- stepflow serve --mock-config, driven by boto3 -----------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """A ``stepflow serve --mock-config`` subprocess (started and stopped by the test)."""
-
-    def __init__(self, mock: Path, store: str, cwd: Path, time_scale: float = 0.0):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "stepflow", "serve", "--port", str(self.port), "--store", store,
-                   "--template", str(TEMPLATE), "--mock-config", str(mock), "--time-scale", str(time_scale),
-                   "--log-level", "error"]
-        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_up()
-
-    def _wait_up(self) -> None:
-        import httpx
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode())
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("stepflow serve did not start")
-
-    def client(self):
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client("stepfunctions", endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test",
-                            config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-
-    def kill(self) -> None:
-        """SIGKILL: the crash case."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture
 def serve(tmp_path):
+    """``serve(mock_config, store, time_scale)``: a running ``stepflow serve --mock-config`` with
+    that MockConfigFile and the fixture SAM template; every one started is stopped after the test."""
     started: list[Server] = []
 
     def _serve(mock_config: dict, store: str = "memory://", time_scale: float = 0.0) -> Server:
         path = tmp_path / "MockConfigFile.json"
         path.write_text(json.dumps(mock_config))
-        started.append(Server(path, store, tmp_path, time_scale))
-        return started[-1]
+        started.append(Server("--template", str(TEMPLATE), "--mock-config", str(path), "--time-scale", str(time_scale),
+                              "--log-level", "error", store=store, cwd=tmp_path))
+        return started[-1].start()
 
     yield _serve
     for server in started:
         server.stop()
-
-
-def wait_done(sfn, arn: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError(f"{arn} still running")
 
 
 def test_serve_runs_the_test_case_named_by_the_arn_suffix(serve):
@@ -541,7 +475,7 @@ def test_serve_runs_the_test_case_named_by_the_arn_suffix(serve):
     arn = sfn.create_state_machine(name="LambdaSQSIntegration", definition=json.dumps(LAMBDA_SQS), roleArn=ROLE_ARN)["stateMachineArn"]
     started = sfn.start_execution(stateMachineArn=f"{arn}#RetryPath", name="retry-path", input="{}")
     assert started["executionArn"] == arn.replace(":stateMachine:", ":execution:") + ":retry-path"
-    described = wait_done(sfn, started["executionArn"])
+    described = wait_for_execution(sfn, started["executionArn"])
     assert described["status"] == "SUCCEEDED"
     assert described["stateMachineArn"] == arn
     assert json.loads(described["output"]) == SQS_OK
@@ -555,7 +489,7 @@ def test_serve_hybrid_path_calls_the_real_function_for_states_the_case_does_not_
                           "SQSState": {"Type": "Task", "Resource": LAMBDA_ARN, "End": True}}, "LambdaState")
     arn = sfn.create_state_machine(name="LambdaSQSIntegration", definition=json.dumps(definition), roleArn=ROLE_ARN)["stateMachineArn"]
     started = sfn.start_execution(stateMachineArn=f"{arn}#HybridPath", input="{}")
-    described = wait_done(sfn, started["executionArn"])
+    described = wait_for_execution(sfn, started["executionArn"])
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == LAMBDA_OK  # the echo function of the SAM template, for real
 
@@ -577,7 +511,7 @@ def test_serve_without_the_suffix_calls_the_real_integrations(serve):
     definition = machine({"LambdaState": invoke_lambda("LambdaState", End=True, OutputPath="$.Payload")}, "LambdaState")
     arn = sfn.create_state_machine(name="LambdaSQSIntegration", definition=json.dumps(definition), roleArn=ROLE_ARN)["stateMachineArn"]
     started = sfn.start_execution(stateMachineArn=arn, input='{"real": true}')
-    assert json.loads(wait_done(sfn, started["executionArn"])["output"]) == {"real": True}
+    assert json.loads(wait_for_execution(sfn, started["executionArn"])["output"]) == {"real": True}
 
 
 COUNTING = machine({
@@ -599,10 +533,10 @@ def test_counters_survive_a_crash_so_no_response_is_used_twice(serve, tmp_path):
     deadline = time.monotonic() + 20
     while len(_outputs(sfn, execution)) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
-    first.kill()  # during the first Wait: invocation 0 is recorded, its counter with it
+    first.kill()  # SIGKILL during the first Wait: invocation 0 is recorded, its counter with it
 
     sfn = serve(COUNTING_MOCKS, store=store, time_scale=0.5).client()
-    described = wait_done(sfn, execution, timeout=40)
+    described = wait_for_execution(sfn, execution, timeout=40)
     assert described["status"] == "SUCCEEDED", described
     assert _outputs(sfn, execution) == [{"Payload": 0}, {"Payload": 1}, {"Payload": 2}]
 
