@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from stepflow.testing import Server, ServeError
 
 FAULT_POINTS = ("store.commit.before", "store.commit.after", "task.result.before_commit")
 ROLE = "arn:aws:iam::123456789012:role/crash"
@@ -127,58 +126,23 @@ def state_events(events: list[dict]) -> collections.Counter:
     return counted
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def new_server(store_url: str, template: Path, time_scale: float, log: Path) -> Server:
+    """A ``stepflow serve`` subprocess on a free port that we can kill and start again."""
+    return Server("--template", str(template), "--time-scale", str(time_scale), store=store_url,
+                  env={"STEPFLOW_FAULTS": None}, log=log)
 
 
-class Server:
-    """A ``stepflow serve`` subprocess we can kill and restart."""
-
-    def __init__(self, store_url: str, template: Path, port: int, time_scale: float, log: Path):
-        self.args = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", store_url,
-                     "--template", str(template), "--time-scale", str(time_scale)]
-        self.port = port
-        self.log = log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, fault: str | None = None) -> None:
-        env = dict(os.environ)
-        env.pop("STEPFLOW_FAULTS", None)
-        if fault:
-            env["STEPFLOW_FAULTS"] = fault
-        self.proc = subprocess.Popen(self.args, env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None and not fault:
-                raise RuntimeError(f"server exited at start; see {self.log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    return  # died at its fault point during start-up (resume)
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait()
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+def start_armed(server: Server, fault: str) -> None:
+    """Start with a fault point armed; the server may die at it before it answers (resuming)."""
+    try:
+        server.start(env={"STEPFLOW_FAULTS": fault})
+    except ServeError:
+        if server.process.returncode != -signal.SIGKILL:
+            raise
 
 
-def client(port: int):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id="crash", aws_secret_access_key="crash",
-                        config=Config(retries={"max_attempts": 0}, connect_timeout=2, read_timeout=10))
+def client(server: Server):
+    return server.client(retries={"max_attempts": 0}, connect_timeout=2, read_timeout=10)
 
 
 def crash_run(store_url: str, executions: int, kills: int, seed: int = 1, time_scale: float = 0.1,
@@ -188,53 +152,55 @@ def crash_run(store_url: str, executions: int, kills: int, seed: int = 1, time_s
     template = write_project(workdir / "project")
     payloads = inputs(executions, seed)
     expected = expected_runs(template, payloads)
-    server = Server(store_url, template, free_port(), time_scale, workdir / "serve.log")
-    rng = random.Random(seed)
-    server.start()
-    sfn = client(server.port)
-    arn = sfn.create_state_machine(name="crash", definition=json.dumps(DEFINITION), roleArn=ROLE)["stateMachineArn"]
-    names = [f"crash-{i}" for i in range(executions)]
-    executed_arns = [arn.replace(":stateMachine:", ":execution:") + ":" + name for name in names]
-    kill_plan = [("random", None)] * kills + [("fault", f"{point}:{rng.randint(1, 5)}") for point in FAULT_POINTS]
-    rng.shuffle(kill_plan)
-    # Executions start in batches between kills, so that every kill hits work in progress.
-    batch = -(-executions // (len(kill_plan) + 1))
-    pending = list(zip(names, payloads))
-    done_kills = 0
-    for kind, fault in kill_plan:
-        _start_batch(server.port, arn, pending, batch)
-        if kind == "random":
-            time.sleep(rng.uniform(0.05, 0.6))
-            server.kill()
-            server.start()
-        else:
-            server.kill()
-            server.start(fault)
-            _wait_until_dead(server, 5.0)
-            server.kill()
-            server.start()
-        sfn = client(server.port)
-        done_kills += 1
-        if verbose:
-            print(f"kill {done_kills}: {kind} {fault or ''}", file=sys.stderr)
-    _start_batch(server.port, arn, pending, len(pending))
-    deadline = time.time() + 300
-    while not _all_done(sfn, executed_arns) and time.time() < deadline:
-        time.sleep(0.2)
-    report = _verify(sfn, executed_arns, expected)
-    report["kills"] = done_kills
-    server.kill()
-    return report
+    server = new_server(store_url, template, time_scale, workdir / "serve.log")
+    try:
+        rng = random.Random(seed)
+        server.start()
+        sfn = client(server)
+        arn = sfn.create_state_machine(name="crash", definition=json.dumps(DEFINITION), roleArn=ROLE)["stateMachineArn"]
+        names = [f"crash-{i}" for i in range(executions)]
+        executed_arns = [arn.replace(":stateMachine:", ":execution:") + ":" + name for name in names]
+        kill_plan = [("random", None)] * kills + [("fault", f"{point}:{rng.randint(1, 5)}") for point in FAULT_POINTS]
+        rng.shuffle(kill_plan)
+        # Executions start in batches between kills, so that every kill hits work in progress.
+        batch = -(-executions // (len(kill_plan) + 1))
+        pending = list(zip(names, payloads))
+        done_kills = 0
+        for kind, fault in kill_plan:
+            _start_batch(server, arn, pending, batch)
+            if kind == "random":
+                time.sleep(rng.uniform(0.05, 0.6))
+                server.kill()
+                server.start()
+            else:
+                server.kill()
+                start_armed(server, fault)
+                _wait_until_dead(server, 5.0)
+                server.kill()
+                server.start()
+            sfn = client(server)
+            done_kills += 1
+            if verbose:
+                print(f"kill {done_kills}: {kind} {fault or ''}", file=sys.stderr)
+        _start_batch(server, arn, pending, len(pending))
+        deadline = time.time() + 300
+        while not _all_done(sfn, executed_arns) and time.time() < deadline:
+            time.sleep(0.2)
+        report = _verify(sfn, executed_arns, expected)
+        report["kills"] = done_kills
+        return report
+    finally:
+        server.kill()
 
 
-def _start_batch(port: int, machine_arn: str, pending: list, count: int) -> None:
+def _start_batch(server: Server, machine_arn: str, pending: list, count: int) -> None:
     """Start the next executions; a start whose reply was lost in a crash is retried (the
     name makes it idempotent: ExecutionAlreadyExists means it was recorded)."""
     for _ in range(min(count, len(pending))):
         name, payload = pending[0]
         for _attempt in range(100):
             try:
-                client(port).start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(payload))
+                client(server).start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(payload))
                 break
             except Exception as err:  # noqa: BLE001 - server restarting, or already recorded
                 if "ExecutionAlreadyExists" in str(err):

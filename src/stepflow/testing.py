@@ -101,6 +101,7 @@ class Server:
                 return self
             try:
                 self.wait_until_up()
+                self._pick_port = False  # restarts keep this port
                 return self
             except ServeError as err:
                 self.stop()
