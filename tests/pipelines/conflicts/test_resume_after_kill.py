@@ -8,10 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,55 +16,20 @@ from cm_pipeline.config import Config
 from cm_testlib import AS_OF, expected, load, open_rows, phase1, same_as_reference, snapshot
 from stepflow_testlib import PIPELINE, TEMPLATE
 
+from stepflow.testing import Server
+
 PHASE2_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:cm-etl-pipeline-phase2"
 CHUNKS = 'SELECT "ChunkID", "Status", "Attempts", "StartedAt", "FinishedAt", "RowsUpserted" FROM task02_chunks ORDER BY 1'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Serve:
+def _serve(tmp_path: Path, dsn: str, **parameters) -> Server:
     """``stepflow serve`` with the pipeline's template; the database comes from DATABASE_URL."""
-
-    def __init__(self, tmp_path: Path, dsn: str, **parameters):
-        self.port = _free_port()
-        overrides = [f"{k}={v}" for k, v in parameters.items()]
-        self.args = [sys.executable, "-m", "stepflow", "serve", "--port", str(self.port), "--store",
-                     f"sqlite:///{tmp_path}/serve.db", "--template", str(TEMPLATE), "--log-level", "info",
-                     *(["--parameter-overrides", " ".join(overrides)] if overrides else [])]
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
-        self.env["DATABASE_URL"] = dsn
-        self.log = tmp_path / "serve.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(self.args, env=self.env, cwd=PIPELINE, stdout=log, stderr=log)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("stepflow serve did not start: " + self.log.read_text())
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def client(self):
-        import boto3
-        from botocore.config import Config as BotoConfig
-
-        return boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{self.port}", region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test",
-                            config=BotoConfig(retries={"max_attempts": 0}))
+    overrides = [f"{k}={v}" for k, v in parameters.items()]
+    env = {k: None for k in os.environ if k.startswith("POSTGRES_")}
+    env["DATABASE_URL"] = dsn
+    return Server("--template", str(TEMPLATE), "--log-level", "info",
+                  *(["--parameter-overrides", " ".join(overrides)] if overrides else []),
+                  store=f"sqlite:///{tmp_path}/serve.db", env=env, cwd=PIPELINE, log=tmp_path / "serve.log")
 
 
 def _wait(predicate, seconds: float, what: str, step: float = 0.02):
@@ -101,10 +62,10 @@ def test_serve_killed_in_the_map_resumes_and_skips_finished_chunks(fresh_databas
     conn.tmp_path = tmp_path
     load(conn, seed=41, visits=3000, p_conflict=0.5)
 
-    serve = Serve(tmp_path, fresh_database, TargetChunkSize=1, MaxConcurrency=2)
+    serve = _serve(tmp_path, fresh_database, TargetChunkSize=1, MaxConcurrency=2)
     serve.start()
     try:
-        arn = serve.client().start_execution(stateMachineArn=PHASE2_ARN,
+        arn = serve.client(retries={"max_attempts": 0}).start_execution(stateMachineArn=PHASE2_ARN,
                                              input=json.dumps({"as_of": AS_OF.isoformat()}))["executionArn"]
 
         def mid_map():
@@ -120,7 +81,7 @@ def test_serve_killed_in_the_map_resumes_and_skips_finished_chunks(fresh_databas
         assert 0 < len(finished) < len(at_kill)
 
         serve.start()
-        client = serve.client()
+        client = serve.client(retries={"max_attempts": 0})
         result = _wait(lambda: (d := client.describe_execution(executionArn=arn))["status"] != "RUNNING" and d,
                        120, "the resumed execution to end", 0.2)
         assert result["status"] == "SUCCEEDED", result
