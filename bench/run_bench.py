@@ -33,7 +33,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,6 +40,8 @@ import lean_client
 import sfn_workloads as wl
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from stepflow.testing import free_port, serve  # noqa: E402
 MOTO_SERVER = Path(__file__).resolve().with_name("moto_server.py")
 FULL = {"chain": 1000, "map": 10_000, "loop": 1000, "many": 500}
 QUICK = {"chain": 200, "map": 1000, "loop": 200, "many": 100}
@@ -145,45 +146,12 @@ def measure(scenario: str, client, sizes: dict, args, timeout: float, url: str |
 # the engines ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def stepflow_server(store: str):
-    """``stepflow serve`` on a free port for the duration of the block; yields its URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "stepflow", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--store", store, "--no-limits", "--log-level", "error"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"stepflow serve exited with {process.returncode}:\n{process.stderr.read().decode()}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("stepflow serve did not answer /health within 60 s")
+    """``stepflow serve`` (this checkout's src) on a free port for the duration of the block; yields its URL."""
+    src = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+    with serve("--no-limits", "--log-level", "error", store=store, cwd=ROOT, env={"PYTHONPATH": src}, timeout=60) as server:
+        yield server.endpoint
 
 
 @contextlib.contextmanager
