@@ -31,18 +31,16 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 import warnings
 from pathlib import Path
 
 import lean_client
+
+from stepflow.testing import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE = 20_000
@@ -64,51 +62,19 @@ def load_sfn_bench():
 # servers -----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """One ``stepflow serve`` subprocess on a free port; stopped by its PID."""
+class StoreServer(Server):
+    """``stepflow serve --store URL --no-limits`` for one store, started (not yet waited for)."""
 
     def __init__(self, label: str, store_url: str, log_dir: Path):
-        self.label, self.store_url = label, store_url
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_dir / f"serve-{label}.log", "w")
-        command = [sys.executable, "-m", "stepflow", "serve", "--store", store_url, "--no-limits", "--port", str(self.port)]
-        self.proc = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=log_dir)
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.log.flush()
-                tail = Path(self.log.name).read_text(errors="replace").splitlines()[-15:]
-                raise RuntimeError(f"stepflow serve ({self.label}) exited early:\n" + "\n".join(tail))
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(self.url + "/health", timeout=2).read()
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"stepflow serve ({self.label}) did not answer in {timeout} s")
+        super().__init__("--no-limits", store=store_url, cwd=log_dir, log=log_dir / f"serve-{label}.log", timeout=60)
+        self.label, self.store_url, self.url = label, store_url, self.endpoint
+        self.start(wait=False)
 
     def cpu_seconds(self) -> float:
         """CPU time the server process has used (user + system), from /proc."""
-        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as handle:
+        with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
 
 
 @contextlib.contextmanager
@@ -159,7 +125,7 @@ def workloads(sfn, chain_n: int, map_n: int, many_m: int) -> list[tuple[str, dic
     return loads
 
 
-def measure_many(server: Server, machine_arn: str, m: int, timeout: float) -> dict:
+def measure_many(server: StoreServer, machine_arn: str, m: int, timeout: float) -> dict:
     """M executions at once through the lean client: executions/s (wall and server CPU)."""
     cpu = server.cpu_seconds()
     batch = lean_client.run_many(server.url, machine_arn, m, timeout)
@@ -171,7 +137,7 @@ def measure_many(server: Server, machine_arn: str, m: int, timeout: float) -> di
             "cpu_rate": m / cpu if cpu >= MIN_CPU_SECONDS else None}
 
 
-def measure(sfn, server: Server, client, machine_arn: str, payload: dict | None, expected: int, check_history: bool, timeout: float) -> dict:
+def measure(sfn, server: StoreServer, client, machine_arn: str, payload: dict | None, expected: int, check_history: bool, timeout: float) -> dict:
     """One execution: engine-side, wall and server-CPU transitions/s (history checked on the first round)."""
     if payload is None:
         return measure_many(server, machine_arn, expected, timeout)
@@ -186,7 +152,7 @@ def measure(sfn, server: Server, client, machine_arn: str, payload: dict | None,
             "cpu_rate": expected / cpu if cpu >= MIN_CPU_SECONDS else None}
 
 
-def run_rounds(sfn, servers: list[Server], loads, rounds: int, timeout: float) -> dict:
+def run_rounds(sfn, servers: list[StoreServer], loads, rounds: int, timeout: float) -> dict:
     """Every workload on every store, ``rounds`` times, interleaved; the runs of each cell."""
     clients = {s.label: sfn.make_client(s.url) for s in servers}
     machines = {(s.label, name): sfn.create_sm(clients[s.label], "durable", definition)
@@ -262,13 +228,13 @@ def main(argv=None) -> int:
     sfn = load_sfn_bench()
     loads = workloads(sfn, args.chain, args.map, args.many)
     work = Path(tempfile.mkdtemp(prefix="stepflow-durable-bench-"))
-    servers: list[Server] = []
+    servers: list[StoreServer] = []
     try:
         with postgres_url(not args.no_postgres) as pg:
             stores = [("memory", "memory://"), ("sqlite", f"sqlite:///{work}/bench.db")] + ([("postgres", pg)] if pg else [])
-            servers = [Server(label, url, work) for label, url in stores]
+            servers = [StoreServer(label, url, work) for label, url in stores]
             for server in servers:
-                server.wait_ready()
+                server.wait_until_up()
             runs = run_rounds(sfn, servers, loads, args.rounds, args.timeout)
             for server in servers:
                 server.stop()
