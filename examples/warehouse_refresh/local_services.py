@@ -6,19 +6,14 @@ subscriber; only when aiosmtpd is installed, as it is by ``make test``'s dev dep
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from stepflow.testing import free_port
+
 RATES_PER_USD = {"USD": 1.0, "EUR": 0.93, "GBP": 0.78}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Recorder:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -28,12 +29,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
-import httpx
+from stepflow.testing import ServeError, free_port, serve
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from local_services import LocalServices, free_port  # noqa: E402
+from local_services import LocalServices  # noqa: E402
 
 TEMPLATE, MOCKS = HERE / "template.yaml", HERE / "mocks.json"
 MACHINE = "WarehouseRefresh"  # logical id; its name is warehouse-refresh
@@ -83,40 +83,21 @@ def overrides(state: Path, services: LocalServices, port: int) -> list[str]:
     return [arg for key, value in values.items() for arg in ("--parameter-overrides", f"{key}={value}")]
 
 
-def start_server(state: Path, services: LocalServices, time_scale: float) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, **ENV}
+@contextlib.contextmanager
+def running_server(state: Path, services: LocalServices, time_scale: float):
+    """``stepflow serve --template template.yaml`` on a free port (its SQLite store and log in the
+    work folder) for the duration of the block; yields its stepflow.testing.Server."""
+    port = free_port()  # known before the start: the template's StepFunctionsEndpoint names it
+    env = dict(ENV)
     if services.smtp_address:
         env["STEPFLOW_SMTP"] = services.smtp_address
-    command = [sys.executable, "-m", "stepflow", "serve", "--port", str(port), "--store", f"sqlite:///{state / 'stepflow.db'}",
-               "--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(state, services, port)]
-    log = (state / "serve.log").open("w")
-    server = subprocess.Popen(command, cwd=state.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url, server, state / "serve.log")
-    return server, url
-
-
-def wait_until_up(url: str, server: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"stepflow serve exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"stepflow serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
     try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+        with serve("--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(state, services, port),
+                   port=port, store=f"sqlite:///{state / 'stepflow.db'}", env=env, cwd=state.parent,
+                   log=state / "serve.log", timeout=60) as server:
+            yield server
+    except ServeError as err:
+        raise SystemExit(str(err)) from None
 
 
 def land_exports(state: Path) -> Path:
@@ -230,25 +211,25 @@ def report_warehouse(current: Path) -> None:
 
 def live(state: Path, time_scale: float) -> dict:
     services = LocalServices().start()
-    server = None
     try:
-        server, url = start_server(state, services, time_scale)
-        print(f"stepflow serve on {url} (store {state / 'stepflow.db'}, time scale {time_scale})")
-        sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
-        described = run_refresh(sfn, land_exports(state))
-        section(f"{described['status']}: output")
-        print(json.dumps(json.loads(described.get("output") or "null"), indent=2) if described.get("output")
-              else f"{described.get('error')}: {described.get('cause')}")
-        wait_for_deliveries(state)
-        report(sfn, described, state, services)
-        return {"status": described["status"], "execution_arn": described["executionArn"], "output": described.get("output"),
-                "error": described.get("error"), "cause": described.get("cause"), "state": str(state),
-                "received": services.recorder.snapshot()}
+        with running_server(state, services, time_scale) as server:
+            print(f"stepflow serve on {server.endpoint} (store {state / 'stepflow.db'}, time scale {time_scale})")
+            return refresh(server.client(key="local", secret="local"), state, services)
     finally:
-        if server is not None:
-            stop_server(server)
         services.stop()
+
+
+def refresh(sfn, state: Path, services: LocalServices) -> dict:
+    """The run, as against AWS: start, wait (finishing the late export), report."""
+    described = run_refresh(sfn, land_exports(state))
+    section(f"{described['status']}: output")
+    print(json.dumps(json.loads(described.get("output") or "null"), indent=2) if described.get("output")
+          else f"{described.get('error')}: {described.get('cause')}")
+    wait_for_deliveries(state)
+    report(sfn, described, state, services)
+    return {"status": described["status"], "execution_arn": described["executionArn"], "output": described.get("output"),
+            "error": described.get("error"), "cause": described.get("cause"), "state": str(state),
+            "received": services.recorder.snapshot()}
 
 
 # -- the mock test cases ---------------------------------------------------------------------------
