@@ -11,13 +11,14 @@ from urllib.parse import parse_qsl
 import pytest
 from click.testing import CliRunner
 from integration_helpers import execute, task
-from transports import free_port, http_sink  # noqa: F401 - fixture
+from transports import http_sink  # noqa: F401 - fixture
 
 from stepflow.cli.main import cli
 from stepflow.integrations.http_task import form_pairs
 from stepflow.integrations.sqs import md5_of_attributes
 from stepflow.runtime import Runtime, Settings
 from stepflow.sam import Project, QueueSpec
+from stepflow.testing import free_port
 
 HTTP = "arn:aws:states:::http:invoke"
 SQS = "arn:aws:states:::sqs:sendMessage"

@@ -4,13 +4,14 @@ fixtures they use): an HTTP server and an SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from stepflow.testing import free_port
 
 
 @dataclass
@@ -78,12 +79,6 @@ def http_sink():
     yield sink
     server.shutdown()
     server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MailBox:

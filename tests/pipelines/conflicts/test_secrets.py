@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -30,6 +29,8 @@ from cm_pipeline.reference import stable_id
 from cm_testlib import AS_OF, expected, load
 from stepflow_testlib import PIPELINE, Pipeline, database_url
 
+from stepflow.testing import free_port
+
 ENV_NAMES = ("POSTGRES_DSN", "DATABASE_URL", "POSTGRES_HOST", "POSTGRES_DB", "POSTGRES_DATABASE", "POSTGRES_USER",
              "POSTGRES_PASSWORD", "POSTGRES_PORT", "CONFLICT_SCHEMA", "ANALYTICS_SCHEMA", "MAX_CONCURRENCY",
              "TARGET_CHUNK_SIZE", "MAX_CHUNK_SIZE", "LOOKBACK_YEARS", "AS_OF")
@@ -40,12 +41,6 @@ def assert_secret_free(password: str, *texts) -> None:
         text = text if isinstance(text, str) else json.dumps(text, default=str)
         for form in {password, quote(password, safe=""), quote(password)}:
             assert form not in text, f"password found in: {text[:2000]}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _with(dsn: str, **parts) -> str:
@@ -71,7 +66,7 @@ def _handler_failure(event: dict) -> PipelineError:
 def test_validate_config_and_handler_failures_never_show_the_password(secret_database, clean_env, caplog):
     dsn, password = secret_database
     caplog.set_level(logging.DEBUG)
-    unreachable = database_url(f"postgresql://x@127.0.0.1:{_free_port()}/db", "conflictreport", user="etl",
+    unreachable = database_url(f"postgresql://x@127.0.0.1:{free_port()}/db", "conflictreport", user="etl",
                                password=password)
     cases = [
         {"DATABASE_URL": dsn, "MAX_CONCURRENCY": "many", "TARGET_CHUNK_SIZE": "9", "MAX_CHUNK_SIZE": "3",
@@ -83,7 +78,7 @@ def test_validate_config_and_handler_failures_never_show_the_password(secret_dat
         {"DATABASE_URL": _with(dsn, dbname=f"missing_{uuid.uuid4().hex[:8]}")},           # DB_NOT_FOUND
         {"DATABASE_URL": _with(dsn, user=f"nobody_{uuid.uuid4().hex[:8]}")},              # DB_AUTH_FAILED
         {"DATABASE_URL": dsn},                                                            # SCHEMA_MISSING
-        {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(_free_port()), "POSTGRES_DB": "x", "POSTGRES_USER": "etl",
+        {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(free_port()), "POSTGRES_DB": "x", "POSTGRES_USER": "etl",
          "POSTGRES_PASSWORD": password, "POSTGRES_CONNECT_TIMEOUT": "2"},                 # parts, unreachable
     ]
     codes = set()
@@ -123,8 +118,8 @@ def test_handler_exceptions_and_cli_never_show_the_password(secret_database, cle
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     runs = [({"DATABASE_URL": dsn}, args) for args in (["validate_config"], ["status"], ["task_02"], ["settings"],
                                                         ["process_task02_chunk", "--run-id", "x", "--chunk-id", "1"])]
-    runs.append(({"DATABASE_URL": _with(dsn, port=str(_free_port()), host="127.0.0.1")}, ["validate_config"]))
-    runs.append(({"DATABASE_URL": _with(dsn, port=str(_free_port()), host="127.0.0.1")}, ["status"]))
+    runs.append(({"DATABASE_URL": _with(dsn, port=str(free_port()), host="127.0.0.1")}, ["validate_config"]))
+    runs.append(({"DATABASE_URL": _with(dsn, port=str(free_port()), host="127.0.0.1")}, ["status"]))
     outputs = []
     for extra, args in runs:
         done = subprocess.run([sys.executable, "-m", "cm_pipeline", *args], cwd=PIPELINE, env={**env, **extra},
@@ -177,7 +172,7 @@ def test_stepflow_runs_never_show_the_password(secret_database, clean_env, caplo
         store_url, logs_dir = sf.store_url, sf.logs_dir
     assert len(found[-1]) == 2  # both failures were published
 
-    unreachable = database_url(f"postgresql://x@127.0.0.1:{_free_port()}/db", "conflictreport", user="etl",
+    unreachable = database_url(f"postgresql://x@127.0.0.1:{free_port()}/db", "conflictreport", user="etl",
                                password=password)
     with Pipeline(tmp_path / "down", unreachable, time_scale=0.02) as down:
         gone = down.execute({})
