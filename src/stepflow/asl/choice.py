@@ -336,7 +336,15 @@ def _literal_test(name: str, operand: Any) -> Test:
     compare, accepts = _COMPARISONS[name]
     if not accepts(operand):
         raise ValueError(f"{name} cannot compare with {operand!r}")
+    if name.startswith("Numeric"):
+        return _numeric_test(_RELATIONS[name[len("Numeric"):]], operand)
     return lambda value: compare(value, operand)
+
+
+def _numeric_test(relation: Compare, operand: Any) -> Test:
+    """``value <relation> operand`` for a literal number: ``_numeric`` in one call (the operand is
+    known to be a number; this runs on every transition through a numeric Choice)."""
+    return lambda value: isinstance(value, (int, float)) and value.__class__ is not bool and relation(value, operand)
 
 
 def _path_comparison(variable: str, name: str, operand: Any) -> Predicate:
@@ -350,7 +358,7 @@ def _path_comparison(variable: str, name: str, operand: Any) -> Predicate:
 
 def _tested(variable: str, test: Test) -> Predicate:
     """Apply ``test`` to the Variable's value (resolution inlined: this is the hot path)."""
-    get = compile_path(variable).get
+    get = compile_path(variable).reader()
     cause = invalid_path_cause(variable)
 
     def predicate(env: Env) -> bool:
@@ -365,7 +373,7 @@ def _tested(variable: str, test: Test) -> Predicate:
 
 def _resolver(text: str) -> Callable[[Env], Any]:
     """``env -> value`` for a path that must select something, else States.Runtime."""
-    get = compile_path(text).get
+    get = compile_path(text).reader()
     cause = invalid_path_cause(text)
 
     def resolve(env: Env) -> Any:

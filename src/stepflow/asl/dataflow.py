@@ -6,13 +6,15 @@ JSONata:   ``$states.input`` -> Arguments -> (work) -> ``$states.result`` -> Out
            Output both read the variables as they were when the state started.
 
 The engine only calls :meth:`StateIO.effective_input`, :meth:`StateIO.arguments` and
-:meth:`StateIO.output`, whatever the language.
+:meth:`StateIO.output`, whatever the language. ``passes_input`` says that the state sets none of
+these fields: its effective input and arguments are its raw input, and when its result is its
+input, so is its output, with nothing assigned (the engine then skips the calls).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stepflow.asl import json_text
@@ -57,6 +59,12 @@ class JsonPathIO:
     result_path: JsonPath | None = MISSING
     output_path: JsonPath | None = MISSING
     assign: Template | None = None
+    passes_input: bool = field(default=False, init=False, repr=False, compare=False)  # see the module docstring
+
+    def __post_init__(self) -> None:
+        unset = (self.input_path, self.result_path, self.output_path)
+        fields = (self.parameters, self.result_selector, self.assign)
+        object.__setattr__(self, "passes_input", all(v is MISSING for v in unset) and all(v is None for v in fields))
 
     def effective_input(self, scope: StateScope) -> Any:
         if self.input_path is MISSING:  # the common case, without a call
@@ -110,6 +118,11 @@ class JsonataIO:
     output_template: JsonataTemplate | None = None
     assign: JsonataTemplate | None = None
     output_default: str = "result"
+    passes_input: bool = field(default=False, init=False, repr=False, compare=False)  # see the module docstring
+
+    def __post_init__(self) -> None:
+        templates = (self.arguments_template, self.output_template, self.assign)
+        object.__setattr__(self, "passes_input", all(v is None for v in templates))
 
     def effective_input(self, scope: StateScope) -> Any:
         return scope.raw

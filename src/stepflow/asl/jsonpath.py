@@ -20,6 +20,7 @@ empty), as Jayway does; a path ending in a function (``.length()``) returns the 
 from __future__ import annotations
 
 import functools
+import operator
 from typing import TYPE_CHECKING, Any
 
 from stepflow.asl.json_text import dumps
@@ -102,6 +103,17 @@ class JsonPath:
         if self.is_definite:
             return self._walk(doc)
         return self._evaluate(doc)
+
+    def reader(self):
+        """``self.get`` as the cheapest equivalent callable, for paths read on every transition
+        (Choice rules): ``$`` is a C attribute getter, a reference path under ``$`` skips the
+        root lookup."""
+        if self.root is not INPUT or not self.is_definite:
+            return self.get
+        if not self._keys:
+            return operator.attrgetter("input")
+        walk = self._walk
+        return lambda env: walk(env.input)
 
     def _walk(self, doc: Any) -> Any:
         """The fast path: a reference path is a tuple of keys and indices."""

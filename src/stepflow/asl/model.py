@@ -128,6 +128,8 @@ class ChoiceRule:
     condition: Callable[[StateScope], bool]
     next: str
     io: Any  # dataflow.StateIO for the rule's Assign / Output (JSONata) or Assign (JSONPath)
+    test: Callable[[Any], bool] | None = None  # JSONPath: the condition over an Env, which the
+    # engine builds once for all the rules of a Choice (``condition`` builds one per rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,7 @@ class StateMachine:
     comment: str | None = None
     version: str | None = None
     query_language: str = JSONPATH
+    assigns_variables: bool = True  # False when no state can Assign: every scope has no variables
 
     def state(self, program_key: str, name: str) -> State:
         return self.programs[program_key].states[name]

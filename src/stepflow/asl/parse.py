@@ -66,6 +66,7 @@ def compile_definition(definition: dict) -> StateMachine:
         comment=definition.get("Comment"),
         version=definition.get("Version"),
         query_language=language,
+        assigns_variables='"Assign"' in json.dumps(definition),  # a cheap, safe over-estimate
     )
 
 
@@ -266,6 +267,7 @@ def _choice_rule(rule: dict, language: str) -> ChoiceRule:
         condition=lambda scope: test(Env(scope.effective, scope.context, scope.variables)),
         next=rule["Next"],
         io=rule_io,
+        test=test,
     )
 
 

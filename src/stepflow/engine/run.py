@@ -75,6 +75,7 @@ class Run:
         self.clock = ix.clock
         self.now = now_function(ix.clock)
         self.limits = ix.limits
+        self.inherits_variables = machine.assigns_variables  # else no frame ever has variables
         self.progress = Progress(first_event=len(exe.events))
         self.mark_dirty = self.progress.dirty.add  # touch() by key, without a Python call (hot path)
         self._text_value: Any = _NO_VALUE  # the last value text_of encoded, and its text
@@ -199,7 +200,10 @@ class Run:
     def scope(self, frame: Frame, state: State, **context_extra: Any) -> StateScope:
         """The evaluation scope of the frame's current state (InputPath applied)."""
         context = self.context(frame, state, **context_extra) if state.uses_context else None
-        variables = self.variables(frame) if frame.vars or frame.parent is not None else EMPTY_VARIABLES
+        if frame.vars or (frame.parent is not None and self.inherits_variables):
+            variables = self.variables(frame)
+        else:
+            variables = EMPTY_VARIABLES
         scope = StateScope(frame.input, frame.input, context, variables)
         scope.effective = state.io.effective_input(scope)
         return scope

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stepflow.asl.env import Env
 from stepflow.engine.states.base import StateHandler
 from stepflow.errors import NO_CHOICE_MATCHED, StatesError
 
@@ -9,15 +10,34 @@ from stepflow.errors import NO_CHOICE_MATCHED, StatesError
 class ChoiceHandler(StateHandler):
     def enter(self, run, frame, state) -> None:
         scope = run.scope(frame, state)
-        for rule in state.choices:
-            if rule.condition(scope):
-                output, assigned = _output(rule.io, state.io, scope)
-                run.exit_state(frame, state, output, assigned, rule.next)
+        rule = _first_match(state.choices, scope)
+        if rule is not None:
+            if rule.io.passes_input and state.io.passes_input:  # no fields to apply: the input goes on
+                run.exit_state(frame, state, scope.raw, None, rule.next)
                 return
+            output, assigned = _output(rule.io, state.io, scope)
+            run.exit_state(frame, state, output, assigned, rule.next)
+            return
         if state.default is None:
             raise StatesError(NO_CHOICE_MATCHED, "No Matches!")
         output, assigned = state.io.output(scope, scope.effective)
         run.exit_state(frame, state, output, assigned, state.default)
+
+
+def _first_match(rules, scope):
+    """The first rule whose condition holds, or None. JSONPath rules (``rule.test``) all read
+    one Env, built once."""
+    env = None
+    for rule in rules:
+        if rule.test is None:
+            if rule.condition(scope):
+                return rule
+            continue
+        if env is None:
+            env = Env(scope.effective, scope.context, scope.variables)
+        if rule.test(env):
+            return rule
+    return None
 
 
 def _output(rule_io, state_io, scope):

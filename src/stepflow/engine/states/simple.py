@@ -9,6 +9,9 @@ from stepflow.errors import RUNTIME, StatesError
 
 class PassHandler(StateHandler):
     def enter(self, run, frame, state) -> None:
+        if state.io.passes_input and state.result is MISSING:  # nothing to evaluate: the input goes on
+            run.exit_state(frame, state, frame.input, None, None if state.end else state.next)
+            return
         scope = run.scope(frame, state)
         if state.query_language == JSONATA:
             result = scope.raw
