@@ -13,7 +13,9 @@
         ├── InvalidInputError       execution input that is not JSON (AWS InvalidExecutionInput)
         ├── TemplateError           an invalid SAM template (names resource and property)
         ├── ApiError                an AWS API error (code, message, HTTP status) for the server
-        └── ConfigurationError      a missing optional dependency or a bad setting
+        ├── ConfigurationError      a missing optional dependency or a bad setting
+        └── StoreUnavailableError   the store's database cannot be reached (names the store URL,
+                                    never its password)
 
 Only :class:`StatesError` is part of the language; everything else is stepflow's own.
 """
@@ -94,6 +96,12 @@ class TemplateError(StepflowError):
 
 class ConfigurationError(StepflowError):
     """A missing optional dependency or an invalid setting."""
+
+
+class StoreUnavailableError(StepflowError):
+    """The store's database server cannot be reached (down, restarted, or the connection was lost
+    while a transaction committed, so its outcome is unknown). The message names the store URL
+    without its password."""
 
 
 class ApiError(StepflowError):

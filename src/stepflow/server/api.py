@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stepflow.engine.runner import REPLY_AWAITS_COMMIT
-from stepflow.errors import ApiError
+from stepflow.errors import ApiError, StoreUnavailableError
 
 try:  # orjson encodes responses several times faster than json; optional, same JSON values
     import orjson
@@ -125,6 +125,9 @@ class ApiEndpoint:
             return error_reply(err.code, err.message, err.status)
         except TypeError as err:
             return error_reply("ValidationException", f"Invalid request: {err}")
+        except StoreUnavailableError as err:  # the database is down: say so (clients retry a 503)
+            log.error("%s: %s", target, err)
+            return error_reply("ServiceUnavailable", str(err), 503)
         except Exception:  # a stepflow bug: answer 500, keep serving
             log.exception("%s failed", target)
             return error_reply("InternalFailure", INTERNAL_FAILURE, 500)

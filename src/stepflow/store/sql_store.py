@@ -8,10 +8,21 @@ Ownership: each store instance has an ``owner`` id. An execution is run by the p
 lease on it is current; ``claim`` takes an execution whose lease expired, ``renew_leases``
 extends ours, and every ``commit`` checks the execution's version (optimistic concurrency), so
 a process that lost an execution cannot write a transition another process already made.
+
+Lost connections: every method that talks to the database is :func:`reconnecting`. When the
+dialect says the connection was lost (a PostgreSQL restart, ``pg_terminate_backend``) before a
+transaction committed, the server rolled that transaction back, so the method runs again, whole,
+once, on a fresh connection. A connection lost while COMMIT was in flight leaves the outcome
+unknown: that is never retried (:class:`StoreUnavailableError`); the runner drops the batch and
+the executions continue from what the store holds (adoption), the version check refusing any
+stale write.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
 import os
 import re
 import socket
@@ -22,22 +33,62 @@ from importlib import resources
 from stepflow.engine.history import as_dict
 from stepflow.engine.interpreter import Progress
 from stepflow.engine.snapshot import SUCCEEDED, Execution
-from stepflow.errors import StepflowError
+from stepflow.errors import StepflowError, StoreUnavailableError
 from stepflow.store import codec
 from stepflow.store.records import StateMachineRecord
 
 LEASE_SECONDS = float(os.environ.get("STEPFLOW_LEASE_SECONDS", "30"))  # how long an execution stays leased without renewal
+
+log = logging.getLogger("stepflow.store")
 
 
 class LeaseLost(StepflowError):
     """Another process committed this execution since we loaded it: stop running it here."""
 
 
+class CommitOutcomeUnknown(StoreUnavailableError):
+    """The connection was lost while COMMIT was in flight: the transaction may or may not have
+    committed, so it must not be run again."""
+
+
+def reconnecting(method):
+    """Run a store method once more, whole, on a fresh connection when its connection was lost
+    before anything of it committed; raise StoreUnavailableError if that fails too."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        self.ensure_connected()
+        try:
+            return method(self, *args, **kwargs)
+        except CommitOutcomeUnknown:
+            raise
+        except Exception as err:
+            if not self.connection_lost(err):
+                raise
+            log.warning("store connection lost (%s); reconnecting to %s and running %s again",
+                        _one_line(err), self.safe_url, method.__name__)
+            self.reconnect()
+        try:
+            return method(self, *args, **kwargs)
+        except CommitOutcomeUnknown:
+            raise
+        except Exception as err:
+            if self.connection_lost(err):
+                raise self.unavailable(err) from err
+            raise
+
+    return call
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def load_queries() -> dict[str, str]:
     """The named queries of ``sql/queries.sql`` (blocks headed ``-- name: x``)."""
     text = resources.files("stepflow.store").joinpath("sql/queries.sql").read_text(encoding="utf-8")
     queries: dict[str, str] = {}
-    for block in re.split(r"^-- name: ", text, flags=re.M)[1:]:
+    for block in re.split(r"^-- name: ", text, flags=re.MULTILINE)[1:]:
         name, _, body = block.partition("\n")
         queries[name.strip()] = body.strip().rstrip(";")
     return queries
@@ -132,11 +183,35 @@ class SqlStore:
     def close(self) -> None:
         self.conn.close()
 
+    # lost connections (dialects with a server override these) -----------------------------
+
+    @property
+    def safe_url(self) -> str:
+        """The store URL as error messages and logs show it (no password)."""
+        return self.url
+
+    def ensure_connected(self) -> None:
+        """Open a new connection if the current one is known to be closed."""
+
+    def connection_lost(self, err: BaseException) -> bool:
+        """Did ``err`` come from losing the connection (so nothing uncommitted survived)?"""
+        return False
+
+    def reconnect(self) -> None:
+        """Replace the connection with a new one (StoreUnavailableError if the server is gone)."""
+        with contextlib.suppress(Exception):  # it is already broken: nothing to release
+            self.conn.close()
+        self.conn = self.connect()
+
+    def unavailable(self, err: BaseException) -> StoreUnavailableError:
+        return StoreUnavailableError(f"store {self.safe_url} is unavailable: {_one_line(err)}")
+
     # migrations -------------------------------------------------------------------------
 
     def lock_migrations(self, cursor) -> None:
         """Serialise concurrent migrations (SQLite's BEGIN IMMEDIATE already does)."""
 
+    @reconnecting
     def migrate(self) -> None:
         with self.transaction() as cur:
             self.lock_migrations(cur)
@@ -148,6 +223,7 @@ class SqlStore:
                     self.run_script(cur, script)
                     cur.execute(self.adapt({"v": "INSERT INTO schema_version (version) VALUES (:v)"})["v"], {"v": number})
 
+    @reconnecting
     def schema_version(self) -> int:
         with self.transaction() as cur:
             cur.execute("SELECT MAX(version) FROM schema_version")
@@ -155,6 +231,7 @@ class SqlStore:
 
     # state machines -----------------------------------------------------------------------
 
+    @reconnecting
     def put_state_machine(self, record: StateMachineRecord) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["put_state_machine"], {"arn": record.arn, "name": record.name, "created": record.creation_date, "record": codec.record_json(record)})
@@ -167,6 +244,7 @@ class SqlStore:
     def list_state_machines(self) -> list[StateMachineRecord]:
         return [codec.record_from_json(r[0]) for r in self._all("list_state_machines", {})]
 
+    @reconnecting
     def delete_state_machine(self, arn: str) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["delete_state_machine"], {"arn": arn})
@@ -177,6 +255,7 @@ class SqlStore:
 
     # executions ---------------------------------------------------------------------------
 
+    @reconnecting
     def create_execution(self, exe: Execution) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["insert_execution"], {
@@ -191,6 +270,7 @@ class SqlStore:
         if self.commit_many([(exe, progress)]):
             raise LeaseLost(f"execution {exe.arn} was committed by another process")
 
+    @reconnecting
     def commit_many(self, batch: list[tuple[Execution, Progress]]) -> list[Execution]:
         """Group commit: several interpreter calls in ONE transaction (calls on one execution
         merged). Returns the executions refused by the version check (another process
@@ -259,6 +339,7 @@ class SqlStore:
 
     # other API resources --------------------------------------------------------------------
 
+    @reconnecting
     def put_resource(self, kind: str, arn: str, data: dict) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["put_resource"], {"kind": kind, "arn": arn, "created": time.time(), "data": codec.dumps(data)})
@@ -270,12 +351,14 @@ class SqlStore:
     def list_resources(self, kind: str) -> list[dict]:
         return [codec.loads(r[0]) for r in self._all("list_resources", {"kind": kind})]
 
+    @reconnecting
     def delete_resource(self, kind: str, arn: str) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["delete_resource"], {"kind": kind, "arn": arn})
 
     # leases -----------------------------------------------------------------------------------
 
+    @reconnecting
     def claim(self, arn: str, force: bool = False) -> bool:
         """Take an execution whose lease is free, expired, or held by a dead process of this host
         (``force``: whatever its status or holder, as RedriveExecution does)."""
@@ -294,10 +377,12 @@ class SqlStore:
             cur.execute(self.q["take_over_execution"], {"arn": arn, "owner": self.owner, "lease_until": now + self.lease_seconds, "previous": row[0]})
             return cur.rowcount == 1
 
+    @reconnecting
     def renew_leases(self) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["renew_leases"], {"owner": self.owner, "lease_until": time.time() + self.lease_seconds})
 
+    @reconnecting
     def release(self, arn: str) -> None:
         with self.transaction() as cur:
             cur.execute(self.q["release_execution"], {"arn": arn, "owner": self.owner})
@@ -308,11 +393,13 @@ class SqlStore:
         """A cursor for reads (dialects may avoid taking write locks)."""
         return self.transaction()
 
+    @reconnecting
     def _one(self, name: str, params: dict):
         with self.reading() as cur:
             cur.execute(self.q[name], params)
             return cur.fetchone()
 
+    @reconnecting
     def _all(self, name: str, params: dict) -> list:
         with self.reading() as cur:
             cur.execute(self.q[name], params)
