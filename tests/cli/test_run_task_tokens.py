@@ -82,3 +82,18 @@ def test_a_handler_fails_its_task_with_send_task_failure(project):
     done = run_cli(project, 500)
     assert done.returncode == 1, done.stderr
     assert "TooExpensive: amount 500" in done.stderr
+
+
+def test_under_serve_the_handler_answers_the_server_it_runs_under(project):
+    from stepflow.testing import serve, wait_for_execution
+
+    env = {k: None for k in os.environ if k.startswith("AWS_")}
+    env["HOME"] = str(project)
+    with serve("--template", str(project / "template.yaml"), env=env) as server:
+        sfn = server.client()
+        machine = sfn.create_state_machine(name="approve", definition=json.dumps(DEFINITION),
+                                           roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+        started = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"amount": 7}))
+        described = wait_for_execution(sfn, started["executionArn"], timeout=60)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"approved": True, "amount": 7}
