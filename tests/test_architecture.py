@@ -80,10 +80,11 @@ def test_asl_imports_only_errors_and_asl():
 
 
 # Top-level modules that import nothing of stepflow (errors, fault points): they cannot carry a
-# wrong arrow, so the engine may use them.
+# wrong arrow, so the engine may use them. stepflow.testing (a `stepflow serve` subprocess for
+# users' tests) imports nothing of stepflow either, but it is the outermost shell, not a leaf.
 LEAVES = {
     module_name(path) for path in PACKAGE_ROOT.glob("*.py")
-    if path.stem not in ("__init__", "__main__") and not MODULES[module_name(path)]
+    if path.stem not in ("__init__", "__main__", "testing") and not MODULES[module_name(path)]
 }
 
 
@@ -110,6 +111,10 @@ def test_nothing_imports_cli_but_main():
         if in_layer(imported, "cli")
     ]
     assert bad == []
+
+
+def test_nothing_in_the_package_imports_testing():
+    assert [module for module, imports in MODULES.items() if "stepflow.testing" in imports] == []
 
 
 @pytest.mark.parametrize("layer", ["server", "cli", "scheduler", "deploy"])
