@@ -224,32 +224,18 @@ def _all_done(sfn, arns: list[str]) -> bool:
 
 
 def _list_all(sfn) -> list[dict]:
-    out, token = [], None
     machines = sfn.list_state_machines()["stateMachines"]
-    for machine in machines:
-        while True:
-            kw = {"stateMachineArn": machine["stateMachineArn"], "maxResults": 1000}
-            if token:
-                kw["nextToken"] = token
-            page = sfn.list_executions(**kw)
-            out += page["executions"]
-            token = page.get("nextToken")
-            if not token:
-                break
-    return out
+    return [e for m in machines for e in _paged(sfn, "list_executions", "executions", stateMachineArn=m["stateMachineArn"])]
 
 
 def _history(sfn, arn: str) -> list[dict]:
-    events, token = [], None
-    while True:
-        kw = {"executionArn": arn, "maxResults": 1000}
-        if token:
-            kw["nextToken"] = token
-        page = sfn.get_execution_history(**kw)
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            return events
+    return _paged(sfn, "get_execution_history", "events", executionArn=arn)
+
+
+def _paged(sfn, operation: str, key: str, **params) -> list[dict]:
+    """Every item of a paginated call: boto3's paginator follows nextToken."""
+    pages = sfn.get_paginator(operation).paginate(**params, PaginationConfig={"PageSize": 1000})
+    return [item for page in pages for item in page[key]]
 
 
 def _verify(sfn, arns: list[str], expected: list) -> dict:
