@@ -292,3 +292,15 @@ def test_max_concurrency_path():
     result = stepflow.run(single(state), {"xs": [1, 2, 3, 4], "limit": 1}, handlers={"fn": probe})
     assert result.output == [1, 2, 3, 4]
     assert probe.peak == 1
+
+
+def test_legacy_iterator_with_distributed_processor_config_runs_as_a_map_run():
+    # AWS reads ProcessorConfig inside the older Iterator field too: the iterations become a
+    # Map Run (MapRunStarted/MapRunSucceeded in the parent history, no MapIteration* events).
+    state = {"Type": "Map", "Iterator": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **PASS_ITEM}}
+    result = stepflow.run(single(state), ["Hello", "World"])
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output == ["Hello", "World"]
+    types = [event["type"] for event in result.history]
+    assert "MapRunStarted" in types and "MapRunSucceeded" in types
+    assert "MapIterationStarted" not in types

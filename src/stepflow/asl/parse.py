@@ -310,7 +310,7 @@ def _parallel(raw, common, language, programs):
 
 def _map(raw, common, language, programs):
     body = raw.get("ItemProcessor") or raw.get("Iterator")
-    config = body.get("ProcessorConfig", {}) if "ItemProcessor" in raw else {}
+    config = body.get("ProcessorConfig", {})  # AWS honours it in the legacy Iterator too
     processor = _program(common["name"], body, language, programs)
     return MapState(
         **common,
