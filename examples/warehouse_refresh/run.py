@@ -29,7 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from stepflow.testing import ServeError, free_port, serve
+from stepflow.testing import ServeError, serve
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -72,10 +72,10 @@ def section(title: str) -> None:
 # -- the live run ----------------------------------------------------------------------------------
 
 
-def overrides(state: Path, services: LocalServices, port: int) -> list[str]:
+def overrides(state: Path, services: LocalServices) -> list[str]:
     values = {
         "ExportsDir": state / "exports", "WarehouseDir": state / "warehouse",
-        "RatesApiUrl": services.http_url, "StepFunctionsEndpoint": f"http://127.0.0.1:{port}",
+        "RatesApiUrl": services.http_url,
         "OpsWebhookUrl": f"{services.http_url}/hooks/sns", "NotificationsFile": state / "notifications.jsonl",
     }
     if services.smtp_address:
@@ -87,13 +87,12 @@ def overrides(state: Path, services: LocalServices, port: int) -> list[str]:
 def running_server(state: Path, services: LocalServices, time_scale: float):
     """``stepflow serve --template template.yaml`` on a free port (its SQLite store and log in the
     work folder) for the duration of the block; yields its stepflow.testing.Server."""
-    port = free_port()  # known before the start: the template's StepFunctionsEndpoint names it
     env = dict(ENV)
     if services.smtp_address:
         env["STEPFLOW_SMTP"] = services.smtp_address
     try:
-        with serve("--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(state, services, port),
-                   port=port, store=f"sqlite:///{state / 'stepflow.db'}", env=env, cwd=state.parent,
+        with serve("--template", str(TEMPLATE), "--time-scale", str(time_scale), *overrides(state, services),
+                   store=f"sqlite:///{state / 'stepflow.db'}", env=env, cwd=state.parent,
                    log=state / "serve.log", timeout=60) as server:
             yield server
     except ServeError as err:

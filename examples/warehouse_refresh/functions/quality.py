@@ -2,7 +2,7 @@
 
 Invoked by a ``.waitForTaskToken`` task: it checks the staged snapshot and answers Step Functions
 itself with SendTaskSuccess (the metrics) or SendTaskFailure (``QualityCheckFailed``), through
-boto3 and the endpoint in SFN_ENDPOINT (stepflow serve locally; unset in AWS). Rules: every table
+boto3 exactly as in AWS (stepflow points the client at itself with AWS_ENDPOINT_URL_SFN). Rules: every table
 has rows, at most MAX_REJECTED_PERCENT percent of a table's rows were rejected at load, every
 report has rows, and revenue is not negative.
 """
@@ -15,7 +15,7 @@ import boto3
 
 import warehouse
 
-sfn = boto3.client("stepfunctions", endpoint_url=os.environ.get("SFN_ENDPOINT") or None)  # reused while warm
+sfn = boto3.client("stepfunctions")  # reused while warm
 
 
 def gate(event, context):
