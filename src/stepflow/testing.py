@@ -93,8 +93,8 @@ class Server:
     def start(self, env: Mapping[str, str | None] | None = None, wait: bool = True) -> Server:
         """Start the process (``env`` on top of the constructor's) and, with ``wait``, return
         once ``/health`` answers; :class:`ServeError` when it exits first or does not answer
-        within ``timeout`` seconds (the process is stopped then). A port chosen here that another process took in the
-        meantime is replaced by a new one."""
+        within ``timeout`` seconds (the process is stopped then). A port chosen here that
+        another process took in the meantime is replaced by a new one."""
         for attempt in range(3):
             self._spawn({**self.env, **(env or {})})
             if not wait:
