@@ -3,6 +3,7 @@ states, fail and retry them, emit history events, start and stop child frames)."
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import ChainMap
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from stepflow.engine.interpreter import Interpreter
 
 _NO_VALUE = object()
+_NO_LIMIT = sys.maxsize  # an int: int-to-int comparisons are the fast ones
 
 _SMALL_PAYLOAD = history.HISTORY_PAYLOAD_LIMIT // 4  # characters that cannot exceed the byte limit
 
@@ -75,6 +77,10 @@ class Run:
         self.clock = ix.clock
         self.now = now_function(ix.clock)
         self.limits = ix.limits
+        # Read on every event / state exit: the limits as plain attributes, None as "no limit".
+        self.max_events = ix.limits.history_events if ix.limits.history_events is not None else _NO_LIMIT
+        self.max_payload = ix.limits.payload_bytes if ix.limits.payload_bytes is not None else _NO_LIMIT
+        self.programs = machine.programs
         self.inherits_variables = machine.assigns_variables  # else no frame ever has variables
         self.progress = Progress(first_event=len(exe.events))
         self.mark_dirty = self.progress.dirty.add  # touch() by key, without a Python call (hot path)
@@ -124,11 +130,10 @@ class Run:
         exe.events.append((event_id, previous, now, event_type, details))  # history.as_dict reads it
         if frame is not None:
             frame.last_event = event_id
-        limit = self.limits.history_events
-        if limit is not None and event_id > limit and exe.status == RUNNING and event_type != "ExecutionFailed":
+        if event_id > self.max_events and exe.status == RUNNING and event_type != "ExecutionFailed":
             self.end_execution(
                 FAILED, "ExecutionFailed", error=RUNTIME,
-                cause=f"The execution reached the maximum number of history events ({limit}).",
+                cause=f"The execution reached the maximum number of history events ({self.max_events}).",
             )
         return event_id
 
@@ -174,7 +179,7 @@ class Run:
     # state lookup and evaluation scope ---------------------------------------------------
 
     def state(self, frame: Frame) -> State:
-        return self.machine.programs[frame.program].states[frame.state]
+        return self.programs[frame.program].states[frame.state]
 
     def handler(self, frame: Frame):
         return HANDLERS[self.state(frame).type]
@@ -205,7 +210,8 @@ class Run:
         else:
             variables = EMPTY_VARIABLES
         scope = StateScope(frame.input, frame.input, context, variables)
-        scope.effective = state.io.effective_input(scope)
+        if not state.io.passes_input:  # else there is no InputPath: the effective input is the raw one
+            scope.effective = state.io.effective_input(scope)
         return scope
 
     # running frames ------------------------------------------------------------------------
@@ -224,7 +230,7 @@ class Run:
 
     def enter(self, frame: Frame) -> None:
         """Enter the frame's current state and run it as far as it goes (the hot path)."""
-        state = self.machine.programs[frame.program].states[frame.state]
+        state = self.programs[frame.program].states[frame.state]
         text = frame.input_text if frame.input_text is not None else self.text_of(frame.input)
         frame.entered_at = now = self.now()
         frame.retries = None
@@ -279,9 +285,10 @@ class Run:
 
     def exit_state(self, frame: Frame, state: State, output: Any, assigned: dict | None, next_state: str | None) -> None:
         """Record StateExited, apply Assign, and move on (or finish the frame at an End)."""
-        text = self.text_of(output)
-        limit = self.limits.payload_bytes
-        if limit is not None and len(text) * 4 > limit and size_in_bytes(text) > limit:
+        # text_of's cache test inlined: a state that passes its input on hits it, without a call.
+        text = self._text if output is self._text_value else self.text_of(output)
+        limit = self.max_payload
+        if len(text) * 4 > limit and size_in_bytes(text) > limit:
             cause = f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit."
             self.state_failed(frame, state, DATA_LIMIT_EXCEEDED, cause)
             return
@@ -375,12 +382,13 @@ class Run:
         """Tell the Map or Parallel state that started ``child`` that it ended (once per
         iteration, so without the closure ``guard`` takes)."""
         parent = self.exe.frames[child.parent]
-        state = self.state(parent)
+        state = self.programs[parent.program].states[parent.state]
         try:
             HANDLERS[state.type].child_done(self, parent, state, child)
         except StatesError as failure:
             self.evaluation_failed(parent, failure)
-        self.requeue(parent)
+        if parent.wait is None:  # else it still waits (for other children): no call
+            self.requeue(parent)
 
     def redrive_execution(self) -> None:
         """RedriveExecution: re-run the unsuccessful states, keeping every successful iteration."""
@@ -441,10 +449,44 @@ class Run:
             self.exe.ready.append(child)
         return child
 
+    def spawn_all(self, parent: Frame, program_key: str, prefix: str, inputs: list, start: bool) -> list[Frame]:
+        """``spawn`` for each of a Map's inputs, keys ``f"{prefix}{index}]"``: one loop with the
+        per-call lookups hoisted out of it (a Map makes one frame per item)."""
+        start_at, parent_key, last_event = self.programs[program_key].start_at, parent.key, parent.last_event
+        frames, mark_dirty = self.exe.frames, self.mark_dirty
+        children = []
+        for index, value in enumerate(inputs):
+            key = f"{prefix}{index}]"
+            child = frames[key] = Frame(key, program_key, parent_key, index, start_at, value)
+            child.last_event = last_event
+            mark_dirty(key)
+            children.append(child)
+        if not start:
+            for child in children:
+                child.status = NOT_STARTED
+        if parent.silent:
+            for child in children:
+                child.silent = True
+        if start:
+            self.exe.ready.extend(children)
+        return children
+
     def activate(self, child: Frame, parent: Frame) -> None:
         """Start an iteration (or, on redrive, continue it where it stopped)."""
         child.last_event = parent.last_event
         self.revive(child)
+
+    def remove_frames(self, keys: list[str]) -> None:
+        """``remove_frame`` for each key (a Map's iterations when it ends: one loop)."""
+        pop, removed = self.exe.frames.pop, []
+        for key in keys:
+            frame = pop(key, None)
+            if frame is not None:
+                if frame.wait is not None:
+                    self.cancel_task(frame)
+                removed.append(key)
+        self.progress.dirty.difference_update(removed)
+        self.progress.removed.update(removed)
 
     def remove_frame(self, key: str) -> None:
         frame = self.exe.frames.pop(key, None)

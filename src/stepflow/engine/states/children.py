@@ -36,5 +36,4 @@ class ChildrenHandler(StateHandler):
 
     def release(self, run, frame, state, keys: list[str] | None = None) -> None:
         """Remove the child frames (``keys``: their keys, when the caller has them already)."""
-        for key in self.child_keys(frame, state) if keys is None else keys:
-            run.remove_frame(key)
+        run.remove_frames(self.child_keys(frame, state) if keys is None else keys)

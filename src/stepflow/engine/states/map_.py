@@ -50,13 +50,14 @@ class MapHandler(ChildrenHandler):
         otherwise they wait as NOT_STARTED and ``_launch`` starts the first ones."""
         wait = frame.wait
         at_once = wait["limit"] >= len(inputs)
-        program, prefix = state.processor.key, child_key_prefix(frame, state)
-        for index, value in enumerate(inputs):
-            child = run.spawn(frame, program, index, f"{prefix}{index}]", value, start=at_once)
-            if distributed:
+        children = run.spawn_all(frame, state.processor.key, child_key_prefix(frame, state), inputs, at_once)
+        if distributed:
+            for child in children:
                 child.silent = True
-            if at_once:
-                run.emit(child, "MapIterationStarted", {"name": state.name, "index": index})
+        if at_once:
+            emit, name = run.emit, state.name
+            for child in children:
+                emit(child, "MapIterationStarted", {"name": name, "index": child.index})
         if at_once:
             wait["running"] = wait["next"] = len(inputs)
         else:
@@ -87,7 +88,7 @@ class MapHandler(ChildrenHandler):
         if wait is None or wait.get("kind") != "children" or wait.get("stopped"):
             return
         wait["running"] -= 1
-        run.touch(frame)
+        run.mark_dirty(frame.key)
         last = child.last_event
         if child.status == SUCCEEDED:
             wait["done"] += 1
@@ -105,11 +106,12 @@ class MapHandler(ChildrenHandler):
         if wait["done"] + wait["failed"] == wait["total"]:
             frame.last_event = iteration_event
             keys = self.child_keys(frame, state)
-            results = [_iteration_result(run.exe.frames[key]) for key in keys]
+            results = _results(run.exe.frames, keys)
             self.release(run, frame, state, keys)
             self._succeed(run, frame, state, results)
             return
-        self._launch(run, frame, state)
+        if wait["next"] < wait["total"]:  # else every iteration has started: no call
+            self._launch(run, frame, state)
 
     def _succeed(self, run, frame, state, results) -> None:
         if state.mode == "DISTRIBUTED":
@@ -161,6 +163,12 @@ def _reset_for_redrive(run, child) -> None:
     child.status = NOT_STARTED
     child.error = child.cause = None
     run.touch(child)
+
+
+def _results(frames, keys) -> list:
+    """The Map's output: each iteration's output, or its error output if it failed."""
+    children = [frames[key] for key in keys]
+    return [child.output if child.status == SUCCEEDED else _iteration_result(child) for child in children]
 
 
 def _iteration_result(child):
