@@ -136,6 +136,8 @@ class ChoiceRule:
 class ChoiceState(State):
     choices: tuple[ChoiceRule, ...] = ()
     default: str | None = None
+    passes_input: bool = False  # JSONPath rules only, no Assign, no data-flow field: the input
+    # goes on unchanged to the chosen state, and the rules need nothing but an Env
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,7 +255,8 @@ def _task(raw, common, language, programs):
 
 def _choice(raw, common, language, programs):
     rules = tuple(_choice_rule(rule, language) for rule in raw["Choices"])
-    return ChoiceState(**common, choices=rules, default=raw.get("Default"))
+    passes_input = common["io"].passes_input and all(r.test is not None and r.io.passes_input for r in rules)
+    return ChoiceState(**common, choices=rules, default=raw.get("Default"), passes_input=passes_input)
 
 
 def _choice_rule(rule: dict, language: str) -> ChoiceRule:

@@ -9,7 +9,7 @@ from collections import ChainMap
 from typing import TYPE_CHECKING, Any
 
 from stepflow.asl.dataflow import error_output
-from stepflow.asl.env import EMPTY_VARIABLES
+from stepflow.asl.env import EMPTY_VARIABLES, Env
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.asl.model import State, StateMachine, StateScope
 from stepflow.engine import history
@@ -184,6 +184,18 @@ class Run:
     def handler(self, frame: Frame):
         return HANDLERS[self.state(frame).type]
 
+    def env(self, frame: Frame, state: State) -> Env:
+        """What the JSONPath expressions of a state without InputPath read (``scope`` without the
+        StateScope: a JSONPath Choice reads nothing else)."""
+        context = self.context(frame, state) if state.uses_context else None
+        return Env(frame.input, context, self._variables_of(frame))
+
+    def _variables_of(self, frame: Frame):
+        """``variables(frame)``, without its walk up the frames where none can hold any."""
+        if frame.vars or (frame.parent is not None and self.inherits_variables):
+            return self.variables(frame)
+        return EMPTY_VARIABLES
+
     def variables(self, frame: Frame):
         chain = []
         current: Frame | None = frame
@@ -205,11 +217,7 @@ class Run:
     def scope(self, frame: Frame, state: State, **context_extra: Any) -> StateScope:
         """The evaluation scope of the frame's current state (InputPath applied)."""
         context = self.context(frame, state, **context_extra) if state.uses_context else None
-        if frame.vars or (frame.parent is not None and self.inherits_variables):
-            variables = self.variables(frame)
-        else:
-            variables = EMPTY_VARIABLES
-        scope = StateScope(frame.input, frame.input, context, variables)
+        scope = StateScope(frame.input, frame.input, context, self._variables_of(frame))
         if not state.io.passes_input:  # else there is no InputPath: the effective input is the raw one
             scope.effective = state.io.effective_input(scope)
         return scope
@@ -476,17 +484,20 @@ class Run:
         child.last_event = parent.last_event
         self.revive(child)
 
-    def remove_frames(self, keys: list[str]) -> None:
-        """``remove_frame`` for each key (a Map's iterations when it ends: one loop)."""
-        pop, removed = self.exe.frames.pop, []
+    def remove_frames(self, keys: list[str]) -> list[Frame]:
+        """``remove_frame`` for each key (a Map's iterations when it ends: one loop); the frames
+        that were there, in the order of ``keys``."""
+        pop, removed, frames = self.exe.frames.pop, [], []
         for key in keys:
             frame = pop(key, None)
             if frame is not None:
                 if frame.wait is not None:
                     self.cancel_task(frame)
                 removed.append(key)
+                frames.append(frame)
         self.progress.dirty.difference_update(removed)
         self.progress.removed.update(removed)
+        return frames
 
     def remove_frame(self, key: str) -> None:
         frame = self.exe.frames.pop(key, None)

@@ -9,12 +9,12 @@ from stepflow.errors import NO_CHOICE_MATCHED, StatesError
 
 class ChoiceHandler(StateHandler):
     def enter(self, run, frame, state) -> None:
+        if state.passes_input:
+            self._choose(run, frame, state)
+            return
         scope = run.scope(frame, state)
         rule = _first_match(state.choices, scope)
         if rule is not None:
-            if rule.io.passes_input and state.io.passes_input:  # no fields to apply: the input goes on
-                run.exit_state(frame, state, scope.raw, None, rule.next)
-                return
             output, assigned = _output(rule.io, state.io, scope)
             run.exit_state(frame, state, output, assigned, rule.next)
             return
@@ -22,6 +22,18 @@ class ChoiceHandler(StateHandler):
             raise StatesError(NO_CHOICE_MATCHED, "No Matches!")
         output, assigned = state.io.output(scope, scope.effective)
         run.exit_state(frame, state, output, assigned, state.default)
+
+    def _choose(self, run, frame, state) -> None:
+        """A Choice with nothing to apply but its JSONPath rules: they read one Env (no scope),
+        and the input goes on unchanged."""
+        env = run.env(frame, state)
+        for rule in state.choices:
+            if rule.test(env):
+                run.exit_state(frame, state, frame.input, None, rule.next)
+                return
+        if state.default is None:
+            raise StatesError(NO_CHOICE_MATCHED, "No Matches!")
+        run.exit_state(frame, state, frame.input, None, state.default)
 
 
 def _first_match(rules, scope):

@@ -105,9 +105,7 @@ class MapHandler(ChildrenHandler):
         frame.last_event = last
         if wait["done"] + wait["failed"] == wait["total"]:
             frame.last_event = iteration_event
-            keys = self.child_keys(frame, state)
-            results = _results(run.exe.frames, keys)
-            self.release(run, frame, state, keys)
+            results = _results(run.remove_frames(self.child_keys(frame, state)))  # every iteration is there
             self._succeed(run, frame, state, results)
             return
         if wait["next"] < wait["total"]:  # else every iteration has started: no call
@@ -165,9 +163,8 @@ def _reset_for_redrive(run, child) -> None:
     run.touch(child)
 
 
-def _results(frames, keys) -> list:
+def _results(children) -> list:
     """The Map's output: each iteration's output, or its error output if it failed."""
-    children = [frames[key] for key in keys]
     return [child.output if child.status == SUCCEEDED else _iteration_result(child) for child in children]
 
 
