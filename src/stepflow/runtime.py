@@ -35,6 +35,7 @@ from stepflow.service import MachineCache, StepFunctions
 from stepflow.store import open_store
 
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/stepflow"
+RUN_MACHINE_NAME = "stepflow-run"  # the state machine run() creates for a definition given as text
 LEASE_RENEWAL_SECONDS = 10.0  # for stores without leases; SQL stores renew every lease_seconds / 3
 
 log = logging.getLogger("stepflow.runtime")
@@ -126,19 +127,24 @@ class Runtime:
         return [self._register(spec) for spec in self.project.state_machines]
 
     def _register(self, spec: sam.StateMachineSpec) -> str:
-        text = json.dumps(spec.definition, indent=2)
-        existing = self.store.get_state_machine(spec.arn)
         try:
-            if existing is not None and existing.type != spec.type:
-                self.service.delete_state_machine(stateMachineArn=spec.arn)
-                existing = None
-            if existing is None:
-                self.service.create_state_machine(name=spec.name, definition=text, roleArn=spec.role_arn, type=spec.type)
-            elif existing.definition != text or existing.role_arn != spec.role_arn:
-                self.service.update_state_machine(stateMachineArn=spec.arn, definition=text, roleArn=spec.role_arn)
+            return self.put_state_machine(spec.name, json.dumps(spec.definition, indent=2), spec.role_arn, spec.type)
         except ApiError as err:
             raise TemplateError(f"Resources/{spec.logical_id}: {err.message}") from None
-        return spec.arn
+
+    def put_state_machine(self, name: str, definition: str, role_arn: str, machine_type: str = "STANDARD") -> str:
+        """Create the state machine ``name``, or update it when its definition or role changed
+        (a changed type replaces it); returns its ARN."""
+        arn = f"arn:aws:states:{self.settings.region}:{self.settings.account}:stateMachine:{name}"
+        existing = self.store.get_state_machine(arn)
+        if existing is not None and existing.type != machine_type:
+            self.service.delete_state_machine(stateMachineArn=arn)
+            existing = None
+        if existing is None:
+            self.service.create_state_machine(name=name, definition=definition, roleArn=role_arn, type=machine_type)
+        elif existing.definition != definition or existing.role_arn != role_arn:
+            self.service.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role_arn)
+        return arn
 
     def resume_all(self) -> int:
         """Continue every RUNNING execution this process may take, and keep doing so: a
@@ -214,6 +220,7 @@ def run(
     state_machine_name: str | None = None,
     parameter_overrides: dict | None = None,
     lambda_mode: str = "process",
+    store: str = "memory://",
     while_running: Callable[[Runtime], contextlib.AbstractAsyncContextManager] | None = None,
 ) -> Result:
     """Run one execution to its end in memory and return its status, output and history.
@@ -232,6 +239,9 @@ def run(
     of them, named by logical id or name (``run("OrdersMachine", template="template.yaml")``);
     ``parameter_overrides`` set the template's Parameters.
 
+    ``store`` keeps the execution in a durable store (``sqlite:///path.db``, ``postgresql://...``)
+    where ``stepflow executions``, ``history`` and ``redrive`` find it; by default it is in memory.
+
     ``lambda_mode`` "process" runs the template's functions in worker processes (Lambda-like
     execution environments); "inprocess" calls them in this interpreter (faster, no isolation).
     ``handlers`` callables always run in-process.
@@ -242,7 +252,7 @@ def run(
     """
     config, machine_name = _mocks.for_run(mock_config, test_case, state_machine_name)
     settings = Settings(
-        template=template, time_scale=time_scale, handlers=dict(handlers or {}), clock=clock,
+        store_url=store, template=template, time_scale=time_scale, handlers=dict(handlers or {}), clock=clock,
         limits=limits or Limits(), mock_config=config, mocks=dict(mocks or {}), mock_state_machine=machine_name,
         parameter_overrides=dict(parameter_overrides or {}), lambda_mode=lambda_mode,
     )
@@ -260,7 +270,7 @@ async def _run_once(rt: Runtime, definition, input_value, name, machine_type, te
         created = {"stateMachineArn": declared.arn}
     else:
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        created = rt.service.create_state_machine(name="stepflow-run", definition=text, roleArn=DEFAULT_ROLE_ARN, type=machine_type)
+        created = {"stateMachineArn": rt.put_state_machine(RUN_MACHINE_NAME, text, DEFAULT_ROLE_ARN, machine_type)}
     input_text = input_value if isinstance(input_value, str) else dumps({} if input_value is None else input_value)
     target = created["stateMachineArn"] + (f"#{test_case}" if test_case is not None else "")
     async with while_running(rt) if while_running is not None else contextlib.nullcontext():

@@ -211,3 +211,17 @@ def test_the_installed_entry_point_runs(write):
     done = subprocess.run([sys.executable, "-m", "stepflow", "run", write("m.json", FAIL)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "Order.Rejected" in done.stderr
+
+
+def test_run_with_a_store_keeps_its_executions_for_the_store_commands(write, tmp_path):
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert invoke("run", write("pass.json", PASS), "--input", '{"x": 1}', "--store", store).exit_code == 0
+    changed = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "changed", "End": True}}}
+    second = invoke("run", write("changed.json", changed), "--store", store)  # same run machine, new definition
+    assert (second.exit_code, second.output.strip()) == (0, '"changed"')
+    listed = invoke("executions", "--store", store, "--json")
+    arns = [json.loads(line)["executionArn"] for line in listed.output.splitlines()]
+    assert len(arns) == 2  # newest first
+    events = [json.loads(line) for line in invoke("history", arns[-1], "--store", store, "--json").output.splitlines()]
+    assert events[-1]["type"] == "ExecutionSucceeded"
+    assert json.loads(events[-1]["executionSucceededEventDetails"]["output"]) == {"got": 1}

@@ -88,8 +88,10 @@ def _overrides(values: tuple[str, ...]) -> dict:
 @click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help=PARAMETER_OVERRIDES_HELP)
 @click.option("--lambda-mode", type=click.Choice(["process", "inprocess"]), default="process", show_default=True,
               help="Template functions in worker processes (Lambda-like environments) or in this process.")
+@click.option("--store", "store_url", default="memory://", show_default=True,
+              help="Keep the execution in this store (sqlite:///path.db, postgresql://...) for stepflow executions/history/redrive.")
 def run(definition, input_json, input_file, template, time_scale, no_limits, show_history, name,
-        mock_config, test_case, state_machine_name, parameter_overrides, lambda_mode):
+        mock_config, test_case, state_machine_name, parameter_overrides, lambda_mode, store_url):
     """Run one execution of DEFINITION to its end and print its output.
 
     Exit status: 0 SUCCEEDED, 1 FAILED (error and cause on stderr), 2 invalid definition,
@@ -119,7 +121,7 @@ def run(definition, input_json, input_file, template, time_scale, no_limits, sho
                                limits=Limits.relaxed() if no_limits else None, name=name,
                                mock_config=mock_config, test_case=test_case, state_machine_name=state_machine_name,
                                parameter_overrides=_overrides(parameter_overrides), lambda_mode=lambda_mode,
-                               while_running=api_while_running)
+                               store=store_url, while_running=api_while_running)
     except (DefinitionError, InvalidInputError, StepflowError) as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_USAGE)
