@@ -443,9 +443,8 @@ class Run:
     # child frames (Map iterations, Parallel branches) ---------------------------------------
 
     def spawn(self, parent: Frame, program_key: str, index: int, key: str, input_value: Any, start: bool = True) -> Frame:
-        # Positional: key, program, parent, index, state, input (a Map makes one per item; keyword
-        # arguments cost twice as much).
-        child = Frame(key, program_key, parent.key, index, self.machine.programs[program_key].start_at, input_value)
+        """One child frame (a Parallel branch; a Map's iterations come from ``spawn_all``)."""
+        child = Frame(key, program_key, parent.key, index, self.programs[program_key].start_at, input_value)
         child.last_event = parent.last_event
         if not start:
             child.status = NOT_STARTED
@@ -459,7 +458,8 @@ class Run:
 
     def spawn_all(self, parent: Frame, program_key: str, prefix: str, inputs: list, start: bool) -> list[Frame]:
         """``spawn`` for each of a Map's inputs, keys ``f"{prefix}{index}]"``: one loop with the
-        per-call lookups hoisted out of it (a Map makes one frame per item)."""
+        per-call lookups hoisted out of it (a Map makes one frame per item). Frame's fields are
+        positional here (key, program, parent, index, state, input): keywords cost twice as much."""
         start_at, parent_key, last_event = self.programs[program_key].start_at, parent.key, parent.last_event
         frames, mark_dirty = self.exe.frames, self.mark_dirty
         children = []
@@ -485,8 +485,8 @@ class Run:
         self.revive(child)
 
     def remove_frames(self, keys: list[str]) -> list[Frame]:
-        """``remove_frame`` for each key (a Map's iterations when it ends: one loop); the frames
-        that were there, in the order of ``keys``."""
+        """Forget these child frames (their tasks cancelled, the store told to delete them);
+        the ones that were there, in the order of ``keys``."""
         pop, removed, frames = self.exe.frames.pop, [], []
         for key in keys:
             frame = pop(key, None)
@@ -498,14 +498,6 @@ class Run:
         self.progress.dirty.difference_update(removed)
         self.progress.removed.update(removed)
         return frames
-
-    def remove_frame(self, key: str) -> None:
-        frame = self.exe.frames.pop(key, None)
-        if frame is not None:
-            if frame.wait is not None:
-                self.cancel_task(frame)
-            self.progress.dirty.discard(key)
-            self.progress.removed.add(key)
 
     def abort_frame(self, frame: Frame | None) -> bool:
         """Stop a running frame and everything under it (tasks cancelled); state and input are
