@@ -183,9 +183,9 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         exe = self._new_execution(stateMachineArn, name, input, traceHeader, sync=False)
         if isinstance(exe, dict):
             return exe
-        self.runner.start(exe)
-        self.runner.before_reply()
-        return {"executionArn": exe.arn, "startDate": exe.start_date}
+        # Its row is written with its first transition, in the group commit; the reply waits for it.
+        return self.runner.start_new(exe, {"executionArn": exe.arn, "startDate": exe.start_date},
+                                     lambda: ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{exe.arn}'"))
 
     async def start_sync_execution(self, stateMachineArn: str = None, name: str = None, input: str = None, traceHeader: str = None, **_) -> dict:
         exe = self._new_execution(stateMachineArn, name, input, traceHeader, sync=True)
@@ -393,7 +393,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             type=record.type, trace_header=trace_header, revision=record.revision_id,
             state_machine_version_arn=version_arn, state_machine_alias_arn=alias_arn, test_case=test_case,
         )
-        self.store.create_execution(exe)
+        self.store.create_execution(exe, with_first_commit=not sync)  # StartExecution: see start_execution
         return exe
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from stepflow.engine.interpreter import Limits
+from stepflow.errors import ApiError
 from stepflow.runtime import Runtime, Settings
 from stepflow.server.api import ApiEndpoint
 
@@ -118,7 +121,8 @@ def test_a_refused_execution_is_dropped_and_its_commands_are_not_carried_out(tmp
         arn = machine(rt)
         execution = f"{arn.replace(':stateMachine:', ':execution:')}:taken"
         journal.refuse.add(execution)
-        rt.service.start_execution(stateMachineArn=arn, name="taken", input="{}")
+        with pytest.raises(ApiError, match="ExecutionAlreadyExists"):  # its first commit was refused: not started
+            rt.service.start_execution(stateMachineArn=arn, name="taken", input="{}")
         other = rt.service.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
         await asyncio.sleep(0.05)
         assert execution not in rt.runner.active  # another process owns it: not run here
@@ -130,13 +134,36 @@ def test_a_refused_execution_is_dropped_and_its_commands_are_not_carried_out(tmp
         rt.close()
 
 
-def test_an_execution_whose_first_commit_failed_starts_when_resumed(tmp_path):
+def test_a_start_whose_first_commit_failed_is_answered_with_the_error(tmp_path):
+    """StartExecution's row is written by the execution's first commit: if that fails, the
+    caller hears so and nothing is left half-started; starting it again works."""
+    rt, journal = runtime(f"sqlite:///{tmp_path}/g.db")
+
+    async def scenario():
+        arn = machine(rt)
+        journal.fail = True
+        with pytest.raises(RuntimeError, match="the store is down"):
+            rt.service.start_execution(stateMachineArn=arn, name="e1", input='{"a":1}')
+        assert rt.store.list_executions() == [] and not rt.runner.active
+        journal.fail = False
+        started = rt.service.start_execution(stateMachineArn=arn, name="e1", input='{"a":1}')["executionArn"]
+        assert await finish(rt, [started]) == ["SUCCEEDED"]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        rt.close()
+
+
+def test_an_execution_whose_commit_failed_continues_when_resumed(tmp_path):
     url = f"sqlite:///{tmp_path}/g.db"
     rt, journal = runtime(url)
-    journal.fail = True
 
     async def start() -> str:
-        return rt.service.start_execution(stateMachineArn=machine(rt), input='{"a":1}')["executionArn"]
+        arn = rt.service.start_execution(stateMachineArn=machine(rt), input='{"a":1}')["executionArn"]
+        journal.fail = True  # its next transition (the Wait's timer) cannot be committed
+        await asyncio.sleep(0.05)
+        return arn
 
     try:
         arn = asyncio.run(start())
@@ -152,6 +179,8 @@ def test_an_execution_whose_first_commit_failed_starts_when_resumed(tmp_path):
 
     try:
         assert asyncio.run(resume()) == ["SUCCEEDED"]
-        assert [e["type"] for e in later.store.history(arn)][:2] == ["ExecutionStarted", "PassStateEntered"]
+        types = [e["type"] for e in later.store.history(arn)]
+        assert types[:2] == ["ExecutionStarted", "PassStateEntered"]
+        assert types.count("ExecutionStarted") == 1 and types.count("WaitStateEntered") == 1
     finally:
         later.close()

@@ -340,6 +340,38 @@ def test_group_commit_refuses_only_the_stale_execution(open_stores):
     assert len(fresh.history(contended.arn)) == 3 and len(fresh.history(kept.arn)) == 3
 
 
+def test_a_new_execution_can_be_written_by_its_first_commit(open_stores):
+    store = open_stores()
+    exe = execution("joined")
+    store.create_execution(exe, with_first_commit=True)
+    reader = another(open_stores, store)
+    if reader is not store:
+        assert reader.get_execution(exe.arn) is None  # no transaction of its own
+    first = call(exe, lambda e, p: put_frame(e, p, ROOT, state="A", input={"n": 1}), "ExecutionStarted", "PassStateEntered")
+    assert store.commit_many([(exe, first)]) == []
+    loaded = reader.get_execution(exe.arn, with_frames=True)
+    assert execution_fields(loaded) == execution_fields(exe) and loaded.frames[ROOT].state == "A"
+    assert [e["type"] for e in reader.history(exe.arn)] == ["ExecutionStarted", "PassStateEntered"]
+    step(store, exe, lambda e, p: put_frame(e, p, ROOT, state="B"), "PassStateExited")  # its version lines up
+    assert [e["id"] for e in reader.history(exe.arn)] == [1, 2, 3]
+    assert reader.get_execution(exe.arn, with_frames=True).frames[ROOT].state == "B"
+
+
+def test_a_new_execution_whose_arn_another_process_took_is_refused_alone(open_stores):
+    mine, theirs = open_stores(), open_stores()
+    needs_sql(mine)
+    taken = started(theirs, "same-name")
+    duplicate, fresh = execution("same-name"), execution("other-name")
+    for exe in (duplicate, fresh):
+        mine.create_execution(exe, with_first_commit=True)
+    batch = [(exe, call(exe, lambda e, p: put_frame(e, p, ROOT, state="MINE"), "ExecutionStarted")) for exe in (duplicate, fresh)]
+    assert mine.commit_many(batch) == [duplicate]
+    assert theirs.get_execution(taken.arn, with_frames=True).frames[ROOT].state == "A"
+    assert [e["type"] for e in theirs.history(taken.arn)] == ["ExecutionStarted", "PassStateEntered"]
+    assert theirs.get_execution(fresh.arn, with_frames=True).frames[ROOT].state == "MINE"
+    assert mine.commit_many([(duplicate, call(duplicate, lambda e, p: None, "PassStateExited"))]) == [duplicate]  # never inserted later
+
+
 # other resources ------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ once per turn; only then are its commands carried out (tasks started, timers set
 told). An API action that changes an execution calls :meth:`Runner.before_reply`, so nothing
 acknowledged to a client is ever uncommitted: it flushes at once, unless its caller (the HTTP
 API) awaits :meth:`Runner.synced` before replying; then the actions of concurrent requests
-share one transaction too.
+share one transaction too. StartExecution's new row joins that transaction
+(:meth:`Runner.start_new`); a reply whose commit failed, or whose new execution the store
+refused, is an error instead.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ log = logging.getLogger("stepflow.runner")
 # Set (True) by an API caller that awaits Runner.synced() before it sends its reply (the HTTP
 # API): before_reply() then leaves the commit to this loop turn's group flush.
 REPLY_AWAITS_COMMIT: contextvars.ContextVar[bool] = contextvars.ContextVar("stepflow_reply_awaits_commit", default=False)
+# The executions an API request started (Runner.start_new) whose reply waits for the group flush:
+# Runner.synced() checks that the store took them.
+_STARTS_IN_REQUEST: contextvars.ContextVar[list | None] = contextvars.ContextVar("stepflow_starts_in_request", default=None)
 _CLEAN_CONTEXT = contextvars.Context()  # the flush (and the tasks it starts) run outside any request's context
 
 
@@ -90,6 +95,7 @@ class Runner:
         self._batch: list[tuple[Execution, Progress]] = []  # computed, not yet committed
         self._flush_handle: asyncio.Handle | None = None  # the flush scheduled for this turn
         self._synced: asyncio.Future | None = None  # resolved by the flush of the current batch
+        self._new: dict[int, bool | Exception | None] = {}  # id(exe) -> stored? (start_new)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -100,7 +106,8 @@ class Runner:
     # entry points (call on the loop thread) ------------------------------------------------
 
     def start(self, exe: Execution) -> None:
-        """Start a new execution (already created in the store)."""
+        """Start a new execution (created in the store, or to be written by its first commit:
+        ``Store.create_execution(exe, with_first_commit=True)``)."""
         self.active[exe.arn] = exe
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.start(exe, machine))
@@ -141,20 +148,29 @@ class Runner:
             except RuntimeError:  # no running event loop (a synchronous caller): commit now
                 self.flush()
 
-    def flush(self) -> None:
+    def flush(self) -> Exception | None:
         """Commit every queued transition in one transaction, then carry out their commands.
-        Idempotent: with nothing queued it does nothing."""
+        Idempotent: with nothing queued it does nothing. Returns the store's error when the
+        commit failed (nothing of the batch is persisted; the replies waiting for it get it)."""
         if self._flush_handle is not None:  # called early: the scheduled one would flush a later turn's work too soon
             self._flush_handle.cancel()
             self._flush_handle = None
         batch, self._batch = self._batch, []
         synced, self._synced = self._synced, None
+        failure = None
         try:
             if batch:
-                self._settle(batch, self._commit(batch))
+                refused, failure = self._commit(batch)
+                if self._new:
+                    self._note_new(batch, refused, failure)
+                self._settle(batch, refused)
         finally:  # the replies waiting for this commit go out even if acting on it failed
             if synced is not None and not synced.done():
-                synced.set_result(None)
+                if failure is None:
+                    synced.set_result(None)
+                else:
+                    synced.set_exception(failure)
+        return failure
 
     def _settle(self, batch: list[tuple[Execution, Progress]], refused: set[int]) -> None:
         for exe, progress in batch:
@@ -165,32 +181,76 @@ class Runner:
 
     def before_reply(self) -> None:
         """What an API action that changed an execution calls before it replies: commit now,
-        unless the caller awaits :meth:`synced` before sending the reply (REPLY_AWAITS_COMMIT)."""
+        unless the caller awaits :meth:`synced` before sending the reply (REPLY_AWAITS_COMMIT).
+        Raises the store's error if that commit failed: the change must not be acknowledged."""
         if not REPLY_AWAITS_COMMIT.get():
-            self.flush()
+            failure = self.flush()
+            if failure is not None:
+                raise failure
 
     async def synced(self) -> None:
-        """Wait until every transition queued so far is committed (the group flush of this turn)."""
-        if not self._batch:
-            return
-        if self._synced is None:
-            self._synced = self.loop.create_future()
-        await self._synced
+        """Wait until every transition queued so far is committed (the group flush of this turn).
+        Raises the store's error if that commit failed, and the refusal of an execution this
+        request started (:meth:`start_new`) that the store did not take."""
+        waiting = _STARTS_IN_REQUEST.get()
+        if waiting:
+            _STARTS_IN_REQUEST.set(None)
+        try:
+            if self._batch:
+                if self._synced is None:
+                    self._synced = self.loop.create_future()
+                await self._synced
+        finally:
+            outcomes = [(self._new.pop(key, None), refused) for key, refused in waiting or ()]
+        for outcome, refused in outcomes:
+            _unless_stored(outcome, refused)
 
-    def _commit(self, batch: list[tuple[Execution, Progress]]) -> set[int]:
-        """One transaction for the batch; the ids of the executions that were not persisted."""
+    def start_new(self, exe: Execution, reply: dict, refused: Callable[[], Exception]) -> dict:
+        """Start an execution whose row its first commit writes (``Store.create_execution(exe,
+        with_first_commit=True)``), for an API action: :meth:`start`, :meth:`before_reply`, and
+        ``reply`` once that commit took ``exe``; ``refused()`` is raised if the store refused it
+        (another process created that ARN first), the store's error if the commit failed. Under
+        REPLY_AWAITS_COMMIT the reply is returned at once and :meth:`synced` raises instead."""
+        key = id(exe)
+        self._new[key] = None
+        try:
+            self.start(exe)
+            self.before_reply()
+        except BaseException:
+            self._new.pop(key, None)
+            raise
+        if REPLY_AWAITS_COMMIT.get():
+            waiting = _STARTS_IN_REQUEST.get()
+            if waiting is None:
+                waiting = []
+                _STARTS_IN_REQUEST.set(waiting)
+            waiting.append((key, refused))
+        else:  # before_reply flushed
+            _unless_stored(self._new.pop(key, None), refused)
+        return reply
+
+    def _note_new(self, batch: list[tuple[Execution, Progress]], refused: set[int], failure: Exception | None) -> None:
+        """What became of the executions whose creation a reply waits for (start_new)."""
+        for exe, _ in batch:
+            key = id(exe)
+            if key in self._new and self._new[key] is None:
+                self._new[key] = failure if failure is not None else key not in refused
+
+    def _commit(self, batch: list[tuple[Execution, Progress]]) -> tuple[set[int], Exception | None]:
+        """One transaction for the batch: the ids of the executions that were not persisted, and
+        the store's error if the commit failed."""
         faults.hit("store.commit.before")
         try:
             refused = self.journal.commit_many(batch)
-        except Exception:
+        except Exception as failure:
             # Not persisted (the store failed): this process must not act on transitions it
             # could not record. Drop them; they continue from the store (resume, adoption).
             log.exception("could not commit %d transitions; no longer running their executions here", len(batch))
-            return {id(exe) for exe, _ in batch}
+            return {id(exe) for exe, _ in batch}, failure
         faults.hit("store.commit.after")
         for exe in refused:  # another process owns it now: its owner continues
             log.error("could not commit %s (another process committed it); no longer running it here", exe.arn)
-        return {id(exe) for exe in refused}
+        return {id(exe) for exe in refused}, None
 
     def _carry_out(self, exe: Execution, progress: Progress) -> None:
         """A committed transition's commands: start tasks and timers, cancel tasks; then tell
@@ -324,3 +384,12 @@ class Runner:
             clock.set(command.due)  # a virtual clock jumps to the timer's due time
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.timer_fired(exe, machine, command.frame, command.token))
+
+
+def _unless_stored(outcome: bool | Exception | None, refused: Callable[[], Exception]) -> None:
+    """Raise unless a new execution's first commit stored it (its outcome from Runner._note_new)."""
+    if outcome is True:
+        return
+    if isinstance(outcome, Exception):
+        raise outcome
+    raise refused()

@@ -37,7 +37,8 @@ class MemoryStore:
     def definition(self, revision_id: str) -> str | None:
         return self._definitions.get(revision_id)
 
-    def create_execution(self, exe: Execution) -> None:
+    def create_execution(self, exe: Execution, with_first_commit: bool = False) -> None:
+        """Kept at once, whenever the caller would have it written: nothing here is durable."""
         self._executions[exe.arn] = exe
 
     def commit(self, exe: Execution, progress: Progress) -> None:

@@ -30,8 +30,10 @@ class Store(Protocol):
     def definition(self, revision_id: str) -> str | None:
         """The definition text of a revision, for executions started on an older revision."""
 
-    def create_execution(self, exe: Execution) -> None:
-        """Record a new execution before its first transition."""
+    def create_execution(self, exe: Execution, with_first_commit: bool = False) -> None:
+        """Record a new execution before its first transition; ``with_first_commit``: write it
+        in the transaction of the first ``commit_many`` carrying it instead (which refuses it,
+        writing nothing of it, if another process created that ARN in the meantime)."""
 
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Persist one interpreter call's changes atomically (LeaseLost if another process did)."""

@@ -163,6 +163,7 @@ class SqlStore:
         self.lease_seconds = lease_seconds  # how long a claim or renewal holds an execution
         self.q = self.adapt(load_queries())
         self._versions: dict[str, int] = {}
+        self._unwritten: dict[str, Execution] = {}  # created with_first_commit, not yet committed
         self.conn = self.connect()
         self.migrate()
 
@@ -255,32 +256,45 @@ class SqlStore:
 
     # executions ---------------------------------------------------------------------------
 
-    @reconnecting
-    def create_execution(self, exe: Execution) -> None:
-        with self.transaction() as cur:
-            cur.execute(self.q["insert_execution"], {
-                "arn": exe.arn, "state_machine_arn": exe.state_machine_arn, "status": exe.status,
-                "start_date": exe.start_date, "owner": self.owner, "lease_until": time.time() + self.lease_seconds,
-                "data": codec.execution_json(exe),
-            })
+    def create_execution(self, exe: Execution, with_first_commit: bool = False) -> None:
+        """Write the new execution's row now, or (``with_first_commit``) in the transaction of the
+        first ``commit_many`` that carries it, so a start costs no transaction of its own."""
+        if with_first_commit:
+            self._unwritten[exe.arn] = exe
+            return
+        self._insert_execution(exe)
         self._versions[exe.arn] = 0
+
+    @reconnecting
+    def _insert_execution(self, exe: Execution) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q["insert_execution"], self._new_row(exe, 0))
+
+    def _new_row(self, exe: Execution, version: int) -> dict:
+        return {
+            "arn": exe.arn, "state_machine_arn": exe.state_machine_arn, "status": exe.status,
+            "start_date": exe.start_date, "version": version, "owner": self.owner,
+            "lease_until": time.time() + self.lease_seconds, "data": codec.execution_json(exe),
+        }
 
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Persist one interpreter call: execution row, changed/removed frames, new events."""
         if self.commit_many([(exe, progress)]):
             raise LeaseLost(f"execution {exe.arn} was committed by another process")
 
-    @reconnecting
     def commit_many(self, batch: list[tuple[Execution, Progress]]) -> list[Execution]:
         """Group commit: several interpreter calls in ONE transaction (calls on one execution
-        merged). Returns the executions refused by the version check (another process
-        committed them): nothing of theirs is written; the others' changes are."""
+        merged). Returns the executions refused: by the version check (another process
+        committed them), or a new execution whose ARN another process created first; nothing
+        of theirs is written, the others' changes are."""
         merged = merge_progress(batch)
-        refused = []
-        with self.transaction() as cur:
-            for exe, progress in merged:
-                if not self._write(cur, exe, progress):
-                    refused.append(exe)
+        try:
+            refused = self._commit_merged(merged)
+        finally:  # inserted, refused, or not persisted at all: never inserted by a later commit
+            if self._unwritten:
+                for exe, _ in merged:
+                    if self._unwritten.get(exe.arn) is exe:
+                        del self._unwritten[exe.arn]
         refused_ids = {id(exe) for exe in refused}
         for exe, _ in merged:
             if id(exe) not in refused_ids:
@@ -288,10 +302,23 @@ class SqlStore:
                 del exe.events[:]  # committed: history is read from the database from now on
         return refused
 
+    @reconnecting
+    def _commit_merged(self, merged: list[tuple[Execution, Progress]]) -> list[Execution]:
+        refused = []
+        with self.transaction() as cur:
+            for exe, progress in merged:
+                if not self._write(cur, exe, progress):
+                    refused.append(exe)
+        return refused
+
     def _write(self, cur, exe: Execution, progress: Progress) -> bool:
-        """One execution's share of a commit; False (nothing written) if its version moved on."""
+        """One execution's share of a commit; False (nothing written) if its version moved on,
+        or if it is new and its ARN is taken."""
         arn = exe.arn
-        cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": self._versions.get(arn, 0)})
+        if self._unwritten and self._unwritten.get(arn) is exe:  # new: its row, as of this commit
+            cur.execute(self.q["insert_started_execution"], self._new_row(exe, 1))
+        else:
+            cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": self._versions.get(arn, 0)})
         if cur.rowcount != 1:
             return False
         if exe.status == SUCCEEDED:

@@ -25,6 +25,11 @@ SELECT definition FROM definitions WHERE revision_id = :revision_id;
 INSERT INTO executions (arn, state_machine_arn, status, start_date, version, owner, lease_until, data)
 VALUES (:arn, :state_machine_arn, :status, :start_date, 0, :owner, :lease_until, :data);
 
+-- name: insert_started_execution
+INSERT INTO executions (arn, state_machine_arn, status, start_date, version, owner, lease_until, data)
+VALUES (:arn, :state_machine_arn, :status, :start_date, :version, :owner, :lease_until, :data)
+ON CONFLICT (arn) DO NOTHING;
+
 -- name: update_execution
 UPDATE executions SET status = :status, data = :data, version = version + 1
 WHERE arn = :arn AND version = :version;
