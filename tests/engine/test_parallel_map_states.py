@@ -304,3 +304,17 @@ def test_legacy_iterator_with_distributed_processor_config_runs_as_a_map_run():
     types = [event["type"] for event in result.history]
     assert "MapRunStarted" in types and "MapRunSucceeded" in types
     assert "MapIterationStarted" not in types
+
+
+def test_jsonata_items_that_are_not_an_array_fail_the_map_with_map_state_failed():
+    state = {"Type": "Map", "Items": "{% $states.input.items %}", "ItemProcessor": PASS_ITEM}
+    result = stepflow.run(single(state, QueryLanguage="JSONata"), {"items": None})
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert "specified for the field 'Items' returned an unexpected result type. Expected 'array'" in result.cause
+    assert types(result) == ["ExecutionStarted", "MapStateEntered", "EvaluationFailed", "MapStateFailed", "ExecutionFailed"]
+
+
+def test_jsonpath_items_that_are_not_an_array_fail_without_map_state_failed():
+    result = stepflow.run(single(map_state(ItemsPath="$.items")), {"items": 3})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert types(result) == ["ExecutionStarted", "MapStateEntered", "ExecutionFailed"]

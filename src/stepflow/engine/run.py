@@ -16,7 +16,7 @@ from stepflow.engine import history
 from stepflow.engine.clock import Clock
 from stepflow.engine.commands import CancelTask, Progress, RunTask, StartTimer
 from stepflow.engine.context import context_object, execution_context
-from stepflow.engine.policy import catch_decision, retry_decision
+from stepflow.engine.policy import catch_decision, retry_decision, will_retry
 from stepflow.engine.snapshot import (
     ABORTED,
     FAILED,
@@ -316,8 +316,11 @@ class Run:
             frame.input = output
             frame.input_text = text
 
-    def state_failed(self, frame: Frame, state: State, error: str, cause: str | None, evaluation: bool = False) -> None:
-        """A state failed: Retry, else Catch, else the frame fails."""
+    def state_failed(self, frame: Frame, state: State, error: str, cause: str | None, evaluation: bool = False,
+                     failed_event: str | None = None) -> None:
+        """A state failed: Retry, else Catch, else the frame fails. ``failed_event`` (such as
+        MapStateFailed) follows an EvaluationFailed event unless a retry comes next."""
+        retriers = getattr(state, "retry", ())
         if evaluation and error in _LOCATED_ERRORS:
             cause = (
                 f"An error occurred while executing the state '{state.name}' "
@@ -325,8 +328,9 @@ class Run:
             )
             if error == QUERY_EVALUATION_ERROR:
                 self.emit(frame, "EvaluationFailed", {"error": error, "cause": cause, "state": state.name})
+                if failed_event is not None and not will_retry(retriers, error, frame.retries):
+                    self.emit(frame, failed_event, None)
         self.touch(frame)
-        retriers = getattr(state, "retry", ())
         decision = retry_decision(retriers, error, frame.retries, self.ix.rng) if retriers else None
         catcher = None if decision is not None else catch_decision(getattr(state, "catch", ()), error)
         if decision is None and catcher is None:

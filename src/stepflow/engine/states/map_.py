@@ -24,7 +24,11 @@ from stepflow.errors import (
 class MapHandler(ChildrenHandler):
     def start(self, run, frame, state) -> None:
         scope = run.scope(frame, state)
-        items = _items(state, state.items(scope))
+        try:
+            items = _items(state, state.items(scope))
+        except StatesError as failure:  # a JSONata Items error: AWS adds MapStateFailed after EvaluationFailed
+            run.state_failed(frame, state, failure.error, failure.cause, evaluation=True, failed_event="MapStateFailed")
+            return
         limit = _max_concurrency(state, scope)
         inputs = _iteration_inputs(state, scope, items)
         distributed = state.mode == "DISTRIBUTED"
