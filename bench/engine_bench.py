@@ -40,6 +40,7 @@ def scenarios(sizes: dict) -> list[tuple[str, dict, list[str], int, str]]:
     return [
         ("chain", wl.chain_definition(sizes["chain"]), [json.dumps({"v": 1})], sizes["chain"], "transitions/s"),
         ("map", wl.map_definition(0), [json.dumps({"n": n_map, "items": list(range(n_map))})], n_map, "items/s"),
+        ("map10", wl.map_definition(10), [json.dumps({"n": n_map, "items": list(range(n_map))})], n_map, "items/s"),
         ("loop", wl.loop_definition(), [json.dumps({"i": 0, "n": sizes["loop"]})], 2 * sizes["loop"] + 2, "transitions/s"),
         ("many", wl.many_definition(), [json.dumps({"i": i}) for i in range(n_many)], n_many, "executions/s"),
     ]
