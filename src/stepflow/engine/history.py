@@ -29,22 +29,25 @@ def as_dict(event) -> dict:
     event_id, previous, timestamp, event_type, details = event
     out = {"id": event_id, "previousEventId": previous, "timestamp": timestamp, "type": event_type}
     if details is not None:
-        if len(details) == 2 and "name" in details:
-            details = _with_flags(details)
+        if type(details) is tuple:
+            details = _expand(event_type, details)
         out[details_key(event_type)] = details
     return out
 
 
-def _with_flags(details: dict) -> dict:
-    """AWS's shape of a compact state event: the engine records a state's small (never
-    truncated) input or output as ``{"name", "input"}`` / ``{"name", "output"}``, without the
-    ``...Details`` flags. A dict of strings alone is never tracked by the garbage collector, and
-    a Map keeps several such events per item alive (measured: collections took a third less)."""
-    if "input" in details:
-        return {"name": details["name"], "input": details["input"], "inputDetails": NOT_TRUNCATED}
-    if "output" in details:
-        return {"name": details["name"], "output": details["output"], "outputDetails": NOT_TRUNCATED}
-    return details
+def _expand(event_type: str, details: tuple) -> dict:
+    """AWS's shape of compact details. The engine records the commonest details as tuples of
+    strings and numbers: ``(name, input)`` for ``*StateEntered`` and ``(name, output)`` for
+    ``*StateExited`` when the payload is too small ever to be truncated, ``(name, index)`` for
+    ``MapIteration*``. Such a tuple, and so the event tuple holding it, drops out of the garbage
+    collector's tracking at its first collection, where a dict would keep the event tracked for
+    as long as the history lives (a Map keeps six events per item)."""
+    name, value = details
+    if event_type.endswith("Entered"):
+        return {"name": name, "input": value, "inputDetails": NOT_TRUNCATED}
+    if event_type.endswith("Exited"):
+        return {"name": name, "output": value, "outputDetails": NOT_TRUNCATED}
+    return {"name": name, "index": value}
 
 
 def event_type(event) -> str:

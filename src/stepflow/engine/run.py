@@ -244,7 +244,7 @@ class Run:
         frame.retries = None
         frame.attempt = 0
         if len(text) <= _SMALL_PAYLOAD:  # never truncated: the details dict without a call
-            details = {"name": state.name, "input": text}  # compact: history.as_dict adds the flags
+            details = (state.name, text)  # compact: history.as_dict makes it AWS's dict
         else:
             details = history.state_entered(state.name, text)
         frame.entered_id = self.emit(frame, state.entered_event, details, now)
@@ -301,7 +301,7 @@ class Run:
             self.state_failed(frame, state, DATA_LIMIT_EXCEEDED, cause)
             return
         if assigned is None and len(text) <= _SMALL_PAYLOAD:
-            details = {"name": state.name, "output": text}  # compact: history.as_dict adds the flags
+            details = (state.name, text)  # compact: history.as_dict makes it AWS's dict
         else:
             details = history.state_exited(state.name, text, assigned)
         self.emit(frame, state.exited_event, details)

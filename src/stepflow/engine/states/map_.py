@@ -61,7 +61,7 @@ class MapHandler(ChildrenHandler):
         if at_once:
             emit, name = run.emit, state.name
             for child in children:
-                emit(child, "MapIterationStarted", {"name": name, "index": child.index})
+                emit(child, "MapIterationStarted", (name, child.index))  # compact details: history.as_dict
         if at_once:
             wait["running"] = wait["next"] = len(inputs)
         else:
@@ -81,7 +81,7 @@ class MapHandler(ChildrenHandler):
                 continue
             running += 1
             run.activate(child, frame)
-            run.emit(child, "MapIterationStarted", {"name": state.name, "index": child.index})
+            run.emit(child, "MapIterationStarted", (state.name, child.index))
         wait["running"], wait["next"] = running, index
 
     def child_count(self, frame, state) -> int:
@@ -96,10 +96,10 @@ class MapHandler(ChildrenHandler):
         last = child.last_event
         if child.status == SUCCEEDED:
             wait["done"] += 1
-            iteration_event = run.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
+            iteration_event = run.emit(child, "MapIterationSucceeded", (state.name, child.index))
         else:
             wait["failed"] += 1
-            iteration_event = run.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
+            iteration_event = run.emit(child, "MapIterationFailed", (state.name, child.index))
             if _over_tolerance(wait):
                 frame.last_event = last  # AWS links MapStateFailed to the iteration's last state event
                 self._fail(run, frame, state, child)
@@ -131,7 +131,7 @@ class MapHandler(ChildrenHandler):
         for key in self.child_keys(frame, state):
             aborted = run.exe.frames.get(key)
             if run.abort_frame(aborted):
-                run.emit(aborted, "MapIterationAborted", {"name": state.name, "index": aborted.index})
+                run.emit(aborted, "MapIterationAborted", (state.name, aborted.index))
         error, cause = child.error, child.cause
         if wait["tolerated"] is not None:
             error, cause = EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded"
