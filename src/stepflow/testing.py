@@ -14,16 +14,18 @@ Test your own state machines against the Step Functions API as you would against
             assert described["status"] == "SUCCEEDED"
 
 :func:`serve` starts ``python -m stepflow serve`` with this interpreter, waits until ``GET
-/health`` answers and stops the process at the end of the block (SIGTERM, then SIGKILL after
-a timeout). :class:`Server` is the same process without the ``with``: ``start()``, ``kill()``
-(SIGKILL, the crash case) and ``start()`` again on the same port and store. boto3 is needed only
-for :meth:`Server.client` (``pip install boto3``).
+/health`` answers from that process (its ``pid``, not another server's that took the port
+first) and stops the process at the end of the block (SIGTERM, then SIGKILL after a timeout).
+:class:`Server` is the same process without the ``with``: ``start()``, ``kill()`` (SIGKILL, the
+crash case) and ``start()`` again on the same port and store. boto3 is needed only for
+:meth:`Server.client` (``pip install boto3``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -92,9 +94,10 @@ class Server:
 
     def start(self, env: Mapping[str, str | None] | None = None, wait: bool = True) -> Server:
         """Start the process (``env`` on top of the constructor's) and, with ``wait``, return
-        once ``/health`` answers; :class:`ServeError` when it exits first or does not answer
+        once its ``/health`` answers; :class:`ServeError` when it exits first or does not answer
         within ``timeout`` seconds (the process is stopped then). A port chosen here that
-        another process took in the meantime is replaced by a new one."""
+        another process took in the meantime (the server exits with "address already in use")
+        is replaced by a new one."""
         for attempt in range(3):
             self._spawn({**self.env, **(env or {})})
             if not wait:
@@ -131,27 +134,44 @@ class Server:
                                             stdout=output, stderr=subprocess.STDOUT)
 
     def wait_until_up(self, timeout: float | None = None) -> None:
-        """Poll ``GET /health`` until it answers 200."""
+        """Poll ``GET /health`` until this server answers 200 with its own ``pid`` (not another
+        process that holds the port: this one then exits with "address already in use")."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        other = None  # the pid of another process that answered /health on this port
         while True:
             if self.process is None or self.process.poll() is not None:
                 code = None if self.process is None else self.process.returncode
                 raise ServeError(f"stepflow serve exited with {code}:\n{self.output()}")
-            if self._healthy():
+            pid = self._health_pid()
+            if pid == self.process.pid:
                 return
+            if pid is not None:
+                other = pid
             if time.monotonic() > deadline:
-                raise ServeError(f"stepflow serve did not answer {self.endpoint}/health in time:\n{self.output()}")
+                answered = "" if other is None else f" (answered by another process, pid {other})"
+                raise ServeError(f"stepflow serve did not answer {self.endpoint}/health in time{answered}:\n"
+                                 f"{self.output()}")
             time.sleep(0.05)
 
-    def _healthy(self) -> bool:
+    def _health_pid(self) -> int | str | None:
+        """The ``pid`` of a 200 answer to ``GET /health`` on this port ("?" when the answer has
+        none), None when nothing answered 200."""
         connection = http.client.HTTPConnection(HOST, self.port, timeout=1.0)
         try:
             connection.request("GET", "/health")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
+            response = connection.getresponse()
+            if response.status != 200:
+                return None
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            return None
         finally:
             connection.close()
+        try:
+            pid = json.loads(body).get("pid")
+        except (ValueError, AttributeError):
+            pid = None
+        return pid if isinstance(pid, int) and not isinstance(pid, bool) else "?"
 
     def output(self, limit: int = 4000) -> str:
         """The last ``limit`` characters the server wrote (stdout and stderr)."""

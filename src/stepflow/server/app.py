@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import os
 
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
@@ -91,7 +92,8 @@ def _routes(runtime: Runtime, endpoint: ApiEndpoint) -> list[Route]:
         return HTMLResponse(f"<!doctype html><title>stepflow</title><h1>stepflow</h1><ul>{rows}</ul>")
 
     async def health(request):
-        return JSONResponse({"status": "ok", "active_executions": len(runtime.runner.active)})
+        # pid: stepflow.testing.Server accepts only its own process's answer on its port
+        return JSONResponse({"status": "ok", "active_executions": len(runtime.runner.active), "pid": os.getpid()})
 
     return [
         Route("/", endpoint.handle, methods=["POST"]),  # reached only under a root_path
