@@ -14,8 +14,11 @@
         ├── TemplateError           an invalid SAM template (names resource and property)
         ├── ApiError                an AWS API error (code, message, HTTP status) for the server
         ├── ConfigurationError      a missing optional dependency or a bad setting
-        └── StoreUnavailableError   the store's database cannot be reached (names the store URL,
-                                    never its password)
+        ├── StoreUnavailableError   the store's database cannot be reached (names the store URL,
+        │                           never its password)
+        └── ExecutionDropped        what a waiter for an execution's end gets when this process
+                                    stopped running it first (a commit of its progress failed, or
+                                    another process committed it); __cause__: the store's error
 
 Only :class:`StatesError` is part of the language; everything else is stepflow's own.
 """
@@ -102,6 +105,16 @@ class StoreUnavailableError(StepflowError):
     """The store's database server cannot be reached (down, restarted, or the connection was lost
     while a transaction committed, so its outcome is unknown). The message names the store URL
     without its password."""
+
+
+class ExecutionDropped(StepflowError):
+    """This process no longer runs an execution that had not ended: a commit of its progress
+    failed (``__cause__`` is the store's error; the execution continues from what the store holds
+    when it is adopted again) or was refused (another process committed it and runs it now)."""
+
+    def __init__(self, arn: str, reason: str):
+        super().__init__(f"execution {arn} is no longer run by this process: {reason}")
+        self.arn = arn
 
 
 class ApiError(StepflowError):

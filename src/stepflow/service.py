@@ -33,7 +33,13 @@ from stepflow.asl.validate import load_definition, validate_definition
 from stepflow.engine.interpreter import Limits
 from stepflow.engine.runner import Runner
 from stepflow.engine.snapshot import RUNNING, TERMINAL, Execution
-from stepflow.errors import ApiError, DefinitionError, StepflowError
+from stepflow.errors import (
+    ApiError,
+    DefinitionError,
+    ExecutionDropped,
+    StepflowError,
+    StoreUnavailableError,
+)
 from stepflow.store.records import StateMachineRecord
 
 MAX_INPUT_BYTES = 256 * 1024
@@ -192,7 +198,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         self.runner.start(exe)
         self.runner.before_reply()
         if not exe.finished:
-            exe = await self.runner.wait(exe.arn)
+            exe = await self._sync_end(exe)
         out = {
             "executionArn": exe.arn, "stateMachineArn": exe.state_machine_arn, "name": exe.name,
             "startDate": exe.start_date, "stopDate": exe.stop_date, "status": exe.status,
@@ -204,6 +210,20 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             out["outputDetails"] = {"included": True}
         _add_error(out, exe)
         return out
+
+    async def _sync_end(self, exe: Execution) -> Execution:
+        """The end of a StartSyncExecution's execution, or an AWS error if this process stopped
+        running it first (ServiceUnavailable when a commit failed because the store is down,
+        InternalFailure when it failed otherwise or another process committed the execution
+        first): the caller never waits for an end that will not come."""
+        try:
+            if self.runner.active.get(exe.arn) is not exe:
+                raise ExecutionDropped(exe.arn, "its progress was not committed")
+            return await self.runner.wait(exe.arn)
+        except ExecutionDropped as dropped:
+            if isinstance(dropped.__cause__, StoreUnavailableError):
+                raise StoreUnavailableError(str(dropped.__cause__)) from dropped
+            raise ApiError("InternalFailure", str(dropped), 500) from dropped
 
     def describe_execution(self, executionArn: str = None, **_) -> dict:
         self.runner.before_reply()

@@ -36,7 +36,7 @@ from stepflow.engine.interpreter import (
 )
 from stepflow.engine.snapshot import Execution
 from stepflow.engine.tasks import TaskExecutor, TaskRequest, TaskResult
-from stepflow.errors import TASK_FAILED
+from stepflow.errors import TASK_FAILED, ExecutionDropped
 
 log = logging.getLogger("stepflow.runner")
 
@@ -129,7 +129,9 @@ class Runner:
         self._apply(exe, machine, self.ix.stop(exe, machine, error, cause))
 
     async def wait(self, arn: str) -> Execution:
-        """Wait until an active execution reaches a terminal status."""
+        """Wait until an active execution reaches a terminal status. Raises
+        :class:`~stepflow.errors.ExecutionDropped` if this process stops running it first (a
+        commit of its progress failed or was refused), KeyError if it is not active."""
         exe = self.active.get(arn)
         if exe is None:
             raise KeyError(arn)
@@ -163,7 +165,7 @@ class Runner:
                 refused, failure = self._commit(batch)
                 if self._new:
                     self._note_new(batch, refused, failure)
-                self._settle(batch, refused)
+                self._settle(batch, refused, failure)
         finally:  # the replies waiting for this commit go out even if acting on it failed
             if synced is not None and not synced.done():
                 if failure is None:
@@ -172,10 +174,10 @@ class Runner:
                     synced.set_exception(failure)
         return failure
 
-    def _settle(self, batch: list[tuple[Execution, Progress]], refused: set[int]) -> None:
+    def _settle(self, batch: list[tuple[Execution, Progress]], refused: set[int], failure: Exception | None) -> None:
         for exe, progress in batch:
             if id(exe) in refused:
-                self._forget(exe)
+                self._forget(exe, failure)
             else:
                 self._carry_out(exe, progress)
 
@@ -277,11 +279,21 @@ class Runner:
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.proceed(exe, machine))
 
-    def _forget(self, exe: Execution) -> None:
+    def _forget(self, exe: Execution, failure: Exception | None = None) -> None:
+        """Stop running an execution whose progress was not committed (``failure``: the store's
+        error; None: the store refused it). Its waiters get ExecutionDropped: they must not wait
+        for an end this process will not see."""
         if self.active.get(exe.arn) is exe:
             del self.active[exe.arn]
         for step in list(exe.inflight):
             self._cancel(step)
+        if exe.arn not in self.active:  # not running here under another object either
+            self._release(exe.arn, failure)
+
+    def _release(self, arn: str, failure: Exception | None) -> None:
+        for future in self._done.pop(arn, ()):
+            if not future.done():
+                future.set_exception(_dropped(arn, failure))
 
     def _finished(self, exe: Execution) -> None:
         self.active.pop(exe.arn, None)
@@ -384,6 +396,15 @@ class Runner:
             clock.set(command.due)  # a virtual clock jumps to the timer's due time
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.timer_fired(exe, machine, command.frame, command.token))
+
+
+def _dropped(arn: str, failure: Exception | None) -> ExecutionDropped:
+    """What a waiter of an execution this process stopped running gets."""
+    if failure is None:
+        return ExecutionDropped(arn, "another process committed it first")
+    dropped = ExecutionDropped(arn, f"its progress could not be committed ({type(failure).__name__}: {failure})")
+    dropped.__cause__ = failure
+    return dropped
 
 
 def _unless_stored(outcome: bool | Exception | None, refused: Callable[[], Exception]) -> None:

@@ -22,6 +22,7 @@ execution (resource ``execution-parent``), as the console's "Started by" shows i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -30,7 +31,7 @@ from typing import Any
 
 from stepflow.asl.json_text import dumps
 from stepflow.engine.tasks import SYNC, SYNC2, TaskRequest, TaskResult
-from stepflow.errors import RUNTIME, TASK_FAILED, ApiError
+from stepflow.errors import RUNTIME, TASK_FAILED, ApiError, ExecutionDropped
 from stepflow.integrations.aws_shapes import (
     ServiceError,
     epoch_millis,
@@ -129,7 +130,8 @@ class NestedExecutions:
                 if described["status"] != "RUNNING":
                     return described
                 if arn in self.runner.active:
-                    await self.runner.wait(arn)
+                    with contextlib.suppress(ExecutionDropped):  # not run here any more: poll the store
+                        await self.runner.wait(arn)
                 else:
                     await asyncio.sleep(POLL_SECONDS)
         except asyncio.CancelledError:

@@ -1,0 +1,124 @@
+"""Executions whose progress a store did not take: nobody waits for them forever, and nothing of
+them is written over another process's execution.
+
+What it protects: StartSyncExecution (whose row is written before it runs) answers with an AWS
+error, never hangs, when a later commit of its execution fails (the database went away) or is
+refused (another process committed that execution first), and every other waiter on it is
+released too. Real SQLite and PostgreSQL; the failures are real (a closed connection, a second
+process committing the same execution).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+
+from stepflow.engine.interpreter import Limits
+from stepflow.errors import ExecutionDropped
+from stepflow.runtime import Runtime, Settings
+from stepflow.server.api import ApiEndpoint
+
+ROLE = "arn:aws:iam::123456789012:role/r"
+HOLD = json.dumps({"StartAt": "Hold", "States": {
+    "Hold": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hold", "Next": "Done"},
+    "Done": {"Type": "Pass", "End": True},
+}})
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/uncommitted.db"
+    return request.getfixturevalue("fresh_postgres_url")
+
+
+class Gate:
+    """A Lambda handler that holds its invocation until the test lets it go."""
+
+    def __init__(self):
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def __call__(self, event, context):
+        self.entered.set()
+        assert self.go.wait(10)
+        return {"held": True}
+
+    async def reached(self) -> None:
+        deadline = time.monotonic() + 10
+        while not self.entered.is_set():
+            assert time.monotonic() < deadline, "the task never started"
+            await asyncio.sleep(0.01)
+
+
+def runtime(url: str, gate: Gate | None = None) -> Runtime:
+    handlers = {"hold": gate} if gate is not None else {}
+    return Runtime(Settings(store_url=url, limits=Limits.relaxed(), lambda_mode="inprocess", handlers=handlers))
+
+
+async def sync_start_held(rt: Runtime, gate: Gate) -> tuple[asyncio.Task, str, asyncio.Task]:
+    """StartSyncExecution through the HTTP API, run up to its held task: the reply's task, the
+    execution's ARN, and a second waiter on the execution."""
+    machine = rt.service.create_state_machine(name="sync", definition=HOLD, roleArn=ROLE, type="EXPRESS")["stateMachineArn"]
+    body = json.dumps({"stateMachineArn": machine, "input": "{}"}).encode()
+    reply = asyncio.ensure_future(ApiEndpoint(rt.service).call("AWSStepFunctions.StartSyncExecution", body))
+    await gate.reached()
+    (arn,) = rt.runner.active
+    other_waiter = asyncio.ensure_future(rt.runner.wait(arn))
+    await asyncio.sleep(0)
+    return reply, arn, other_waiter
+
+
+async def assert_released(rt: Runtime, reply: asyncio.Task, other_waiter: asyncio.Task, arn: str):
+    async with asyncio.timeout(10):  # before the fix: waited forever
+        answer = await reply
+        with pytest.raises(ExecutionDropped):
+            await other_waiter
+    assert arn not in rt.runner.active and not rt.runner._done
+    return answer
+
+
+def test_sync_execution_whose_commit_fails_answers_with_an_error(tmp_path):
+    gate = Gate()
+    rt = runtime(f"sqlite:///{tmp_path}/gone.db", gate)
+
+    async def scenario():
+        reply, arn, other_waiter = await sync_start_held(rt, gate)
+        rt.store.conn.close()  # the database goes away while the task runs: its result cannot be committed
+        gate.go.set()
+        return await assert_released(rt, reply, other_waiter, arn)
+
+    try:
+        answer = asyncio.run(scenario())
+    finally:
+        rt.close()
+    assert (answer.status, answer.error_code) == (500, "InternalFailure")
+    assert b"could not be committed" in answer.body
+
+
+def test_sync_execution_committed_by_another_process_answers_with_an_error(url):
+    gate = Gate()
+    mine, theirs = runtime(url, gate), runtime(url)
+
+    async def scenario():
+        reply, arn, other_waiter = await sync_start_held(mine, gate)
+        taken = theirs.store.get_execution(arn, with_frames=True)
+        assert theirs.store.claim(arn, force=True)
+        theirs.runner.stop(taken, "Taken", "by the other process")
+        theirs.runner.before_reply()  # committed: this process's next commit of it is refused
+        gate.go.set()
+        return arn, await assert_released(mine, reply, other_waiter, arn)
+
+    try:
+        arn, answer = asyncio.run(scenario())
+        assert (answer.status, answer.error_code) == (500, "InternalFailure")
+        assert b"another process committed it first" in answer.body
+        stored = theirs.store.get_execution(arn)
+        assert (stored.status, stored.error) == ("ABORTED", "Taken")  # the other process's end stands
+    finally:
+        mine.close()
+        theirs.close()
