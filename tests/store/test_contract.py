@@ -372,6 +372,49 @@ def test_a_new_execution_whose_arn_another_process_took_is_refused_alone(open_st
     assert mine.commit_many([(duplicate, call(duplicate, lambda e, p: None, "PassStateExited"))]) == [duplicate]  # never inserted later
 
 
+def test_a_refused_new_execution_never_commits_over_the_row_that_took_its_arn(open_stores):
+    """Their row is still at version 0 (written before its first transition, as StartSyncExecution
+    writes one): a later commit of our refused execution must not update it as if it were ours."""
+    mine, theirs = open_stores(), open_stores()
+    needs_sql(mine)
+    taken, duplicate = execution("same-name"), execution("same-name")
+    taken.input_text = '{"who":"theirs"}'
+    mine.create_execution(duplicate, with_first_commit=True)
+    theirs.create_execution(taken)
+    first = call(duplicate, lambda e, p: put_frame(e, p, ROOT, state="MINE"), "ExecutionStarted")
+    assert mine.commit_many([(duplicate, first)]) == [duplicate]
+    later = call(duplicate, lambda e, p: put_frame(e, p, ROOT, state="MINE-AGAIN"), "PassStateEntered")
+    assert mine.commit_many([(duplicate, later)]) == [duplicate]  # forgotten: no version to commit at
+    stored = theirs.get_execution(taken.arn, with_frames=True)
+    assert stored.input_text == '{"who":"theirs"}' and stored.frames == {} and theirs.history(taken.arn) == []
+    step(theirs, taken, lambda e, p: put_frame(e, p, ROOT, state="A"), "ExecutionStarted")  # their version still lines up
+    assert theirs.get_execution(taken.arn, with_frames=True).frames[ROOT].state == "A"
+
+
+def test_an_execution_this_store_never_wrote_nor_loaded_to_run_is_not_committed(open_stores):
+    mine, theirs = open_stores(), open_stores()
+    needs_sql(mine)
+    theirs.create_execution(execution("theirs"))  # at version 0, not yet past its first transition
+    seen = mine.get_execution(execution("theirs").arn)  # read, not loaded to run (no frames, no lease)
+    assert mine.commit_many([(seen, call(seen, lambda e, p: put_frame(e, p, ROOT, state="MINE"), "PassStateEntered"))]) == [seen]
+    assert theirs.get_execution(seen.arn, with_frames=True).frames == {} and theirs.history(seen.arn) == []
+
+
+def test_a_commit_refused_by_the_version_check_forgets_the_version(open_stores):
+    stale, fresh = open_stores(), open_stores()
+    needs_sql(stale)
+    stale.lease_seconds = 0.0
+    exe = started(stale, "contended")
+    [taken] = fresh.running()
+    step(fresh, taken, lambda e, p: put_frame(e, p, ROOT, state="B"), "PassStateExited")
+    assert stale.commit_many([(exe, call(exe, lambda e, p: put_frame(e, p, ROOT, state="STALE"), "PassStateExited"))]) == [exe]
+    assert exe.arn not in stale._versions  # to commit it again this store must load it again
+    again = stale.get_execution(exe.arn, with_frames=True)
+    assert stale.claim(exe.arn, force=True)
+    step(stale, again, lambda e, p: put_frame(e, p, ROOT, state="C"), "PassStateEntered")
+    assert [e["id"] for e in fresh.history(exe.arn)] == [1, 2, 3, 4]
+
+
 # other resources ------------------------------------------------------------------------------------
 
 

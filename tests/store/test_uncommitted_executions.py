@@ -4,8 +4,9 @@ them is written over another process's execution.
 What it protects: StartSyncExecution (whose row is written before it runs) answers with an AWS
 error, never hangs, when a later commit of its execution fails (the database went away) or is
 refused (another process committed that execution first), and every other waiter on it is
-released too. Real SQLite and PostgreSQL; the failures are real (a closed connection, a second
-process committing the same execution).
+released too; a StartExecution refused because another process took its name first is forgotten
+by the runner and the store, so no later commit of it can land on that process's row. Real SQLite
+and PostgreSQL; the failures are real (a closed connection, a second process on the same store).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import pytest
 
 from stepflow.engine.interpreter import Limits
+from stepflow.engine.snapshot import Execution
 from stepflow.errors import ExecutionDropped
 from stepflow.runtime import Runtime, Settings
 from stepflow.server.api import ApiEndpoint
@@ -119,6 +121,44 @@ def test_sync_execution_committed_by_another_process_answers_with_an_error(url):
         assert b"another process committed it first" in answer.body
         stored = theirs.store.get_execution(arn)
         assert (stored.status, stored.error) == ("ABORTED", "Taken")  # the other process's end stands
+    finally:
+        mine.close()
+        theirs.close()
+
+
+WAIT = json.dumps({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}})
+
+
+def test_a_start_refused_for_a_taken_name_is_forgotten_and_never_commits_over_it(url):
+    mine, theirs = runtime(url), runtime(url)
+
+    async def scenario():
+        machine = mine.service.create_state_machine(name="hold", definition=WAIT, roleArn=ROLE)["stateMachineArn"]
+        body = json.dumps({"stateMachineArn": machine, "name": "same", "input": '{"who":"mine"}'}).encode()
+        pending = asyncio.ensure_future(ApiEndpoint(mine.service).call("AWSStepFunctions.StartExecution", body))
+        await asyncio.sleep(0)  # queued for this process's next group commit
+        (refused,) = mine.runner.active.values()
+        taken = Execution(arn=refused.arn, name="same", state_machine_arn=machine, state_machine_name="hold",
+                          input={"who": "theirs"}, input_text='{"who":"theirs"}', start_date=refused.start_date,
+                          role_arn=ROLE, revision=refused.revision)
+        theirs.store.create_execution(taken)  # its row first, at version 0 (as StartSyncExecution writes one)
+        reply = await pending
+        assert (reply.status, reply.error_code) == (400, "ExecutionAlreadyExists")
+        assert refused.arn not in mine.runner.active
+        assert refused.arn not in mine.store._versions and refused.arn not in mine.store._unwritten
+        mine.runner.stop(refused, "Late", "a late commit of the refused execution")
+        mine.runner.before_reply()
+        stored = theirs.store.get_execution(taken.arn, with_frames=True)
+        assert (stored.status, stored.input_text, stored.frames) == ("RUNNING", '{"who":"theirs"}', {})
+        assert theirs.store.history(taken.arn) == []
+        theirs.runner.start(taken)  # their first transition commits at their version
+        theirs.runner.before_reply()
+        return taken.arn
+
+    try:
+        arn = asyncio.run(scenario())
+        assert [e["type"] for e in theirs.store.history(arn)] == ["ExecutionStarted", "WaitStateEntered"]
+        assert theirs.store.get_execution(arn).input_text == '{"who":"theirs"}'
     finally:
         mine.close()
         theirs.close()

@@ -39,7 +39,10 @@ class Store(Protocol):
         """Persist one interpreter call's changes atomically (LeaseLost if another process did)."""
 
     def commit_many(self, batch: list[tuple[Execution, Progress]]) -> list[Execution]:
-        """Group commit: persist several calls in one transaction; return the refused executions."""
+        """Group commit: persist several calls in one transaction; return the refused executions
+        (another process committed them or took their ARN first). A refused execution is
+        forgotten: it is refused again until it is loaded to run (``get_execution(with_frames=True)``
+        after ``claim``), so it can never be written over another process's row."""
 
     def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:
         """The execution's status and result; its frames too when asked (to run it)."""

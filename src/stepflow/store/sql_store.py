@@ -162,6 +162,9 @@ class SqlStore:
         self.owner = new_owner_id()
         self.lease_seconds = lease_seconds  # how long a claim or renewal holds an execution
         self.q = self.adapt(load_queries())
+        # The version of each execution this store may commit: set when it writes the row
+        # (create_execution, a first commit) or loads it to run it (get_execution with frames),
+        # dropped when a commit of it is refused. A commit of any other execution is refused.
         self._versions: dict[str, int] = {}
         self._unwritten: dict[str, Execution] = {}  # created with_first_commit, not yet committed
         self.conn = self.connect()
@@ -297,8 +300,10 @@ class SqlStore:
                         del self._unwritten[exe.arn]
         refused_ids = {id(exe) for exe in refused}
         for exe, _ in merged:
-            if id(exe) not in refused_ids:
-                self._versions[exe.arn] = self._versions.get(exe.arn, 0) + 1
+            if id(exe) in refused_ids:  # another process's now (or never ours): no version to commit at
+                self._versions.pop(exe.arn, None)
+            else:
+                self._versions[exe.arn] = self._versions.get(exe.arn, 0) + 1  # a first commit inserted version 1
                 del exe.events[:]  # committed: history is read from the database from now on
         return refused
 
@@ -313,12 +318,16 @@ class SqlStore:
 
     def _write(self, cur, exe: Execution, progress: Progress) -> bool:
         """One execution's share of a commit; False (nothing written) if its version moved on,
-        or if it is new and its ARN is taken."""
+        if it is new and its ARN is taken, or if this store has no version of it (it never wrote
+        nor loaded it, or a commit of it was refused): it is then some other process's."""
         arn = exe.arn
         if self._unwritten and self._unwritten.get(arn) is exe:  # new: its row, as of this commit
             cur.execute(self.q["insert_started_execution"], self._new_row(exe, 1))
         else:
-            cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": self._versions.get(arn, 0)})
+            version = self._versions.get(arn)
+            if version is None:
+                return False
+            cur.execute(self.q["update_execution"], {"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": version})
         if cur.rowcount != 1:
             return False
         if exe.status == SUCCEEDED:
