@@ -372,6 +372,20 @@ def test_a_new_execution_whose_arn_another_process_took_is_refused_alone(open_st
     assert mine.commit_many([(duplicate, call(duplicate, lambda e, p: None, "PassStateExited"))]) == [duplicate]  # never inserted later
 
 
+def test_a_discarded_new_execution_is_forgotten_unwritten(open_stores):
+    store = open_stores()
+    exe, kept = execution("failed-start"), execution("kept")
+    for new in (exe, kept):
+        store.create_execution(new, with_first_commit=True)
+    store.discard(exe)  # its start failed before its first commit
+    first = call(kept, lambda e, p: put_frame(e, p, ROOT, state="A"), "ExecutionStarted")
+    assert store.commit_many([(kept, first)]) == []
+    reader = another(open_stores, store)
+    assert reader.get_execution(exe.arn) is None and [e.name for e in reader.list_executions()] == ["kept"]
+    store.discard(kept)  # already written: it stays
+    assert reader.get_execution(kept.arn) is not None
+
+
 def test_a_refused_new_execution_never_commits_over_the_row_that_took_its_arn(open_stores):
     """Their row is still at version 0 (written before its first transition, as StartSyncExecution
     writes one): a later commit of our refused execution must not update it as if it were ours."""

@@ -5,8 +5,11 @@ What it protects: StartSyncExecution (whose row is written before it runs) answe
 error, never hangs, when a later commit of its execution fails (the database went away) or is
 refused (another process committed that execution first), and every other waiter on it is
 released too; a StartExecution refused because another process took its name first is forgotten
-by the runner and the store, so no later commit of it can land on that process's row. Real SQLite
-and PostgreSQL; the failures are real (a closed connection, a second process on the same store).
+by the runner and the store, so no later commit of it can land on that process's row; and one
+whose start the interpreter failed on leaves nothing behind in the store (no memory of an
+unwritten row, no stale RUNNING entry in the memory store), so the same name can be started
+again. Real memory, SQLite and PostgreSQL stores; the failures are real (a closed connection, a
+second process on the same store; the interpreter's failure is an injected bug).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 
 import pytest
 
-from stepflow.engine.interpreter import Limits
+from stepflow.engine.interpreter import DEFAULT_BUDGET, Interpreter, Limits
 from stepflow.engine.snapshot import Execution
 from stepflow.errors import ExecutionDropped
 from stepflow.runtime import Runtime, Settings
@@ -162,3 +165,48 @@ def test_a_start_refused_for_a_taken_name_is_forgotten_and_never_commits_over_it
     finally:
         mine.close()
         theirs.close()
+
+
+class BuggyInterpreter(Interpreter):
+    """An interpreter with a bug that shows only when an execution starts with ``{"bug": true}``."""
+
+    def start(self, exe, machine, budget=DEFAULT_BUDGET):
+        if exe.input == {"bug": True}:
+            super().start(exe, machine, budget)  # it got some way (frames, events) before failing
+            raise RuntimeError("a bug in the interpreter")
+        return super().start(exe, machine, budget)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def any_url(request, tmp_path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/buggy.db"
+    return request.getfixturevalue("fresh_postgres_url")
+
+
+def test_a_start_the_interpreter_fails_on_leaves_nothing_in_the_store(any_url):
+    rt = runtime(any_url)
+    buggy = BuggyInterpreter(rt.interpreter.clock, rt.interpreter.limits)
+    rt.interpreter = rt.runner.ix = buggy
+
+    async def scenario():
+        machine = rt.service.create_state_machine(name="hold", definition=WAIT, roleArn=ROLE)["stateMachineArn"]
+        with pytest.raises(RuntimeError, match="a bug in the interpreter"):
+            rt.service.start_execution(stateMachineArn=machine, name="e1", input='{"bug": true}')
+        body = json.dumps({"stateMachineArn": machine, "name": "e2", "input": '{"bug": true}'}).encode()
+        reply = await ApiEndpoint(rt.service).call("AWSStepFunctions.StartExecution", body)
+        assert (reply.status, reply.error_code) == (500, "InternalFailure")
+        assert not rt.runner.active and not rt.store._unwritten
+        assert rt.store.list_executions() == []  # the memory store showed them RUNNING forever
+        again = rt.service.start_execution(stateMachineArn=machine, name="e1", input='{"bug": false}')
+        rt.runner.before_reply()
+        return again["executionArn"]
+
+    try:
+        arn = asyncio.run(scenario())
+        assert [e.name for e in rt.store.list_executions()] == ["e1"]
+        assert [e["type"] for e in rt.store.history(arn)] == ["ExecutionStarted", "WaitStateEntered"]
+    finally:
+        rt.close()

@@ -70,6 +70,10 @@ class Journal(Protocol):
         """Persist several interpreter calls in one transaction; the executions it refused."""
         ...
 
+    def discard(self, exe: Execution) -> None:  # pragma: no cover - protocol
+        """Forget a new execution that will never be committed (its start failed)."""
+        ...
+
 
 class Runner:
     """Runs many executions concurrently on one event loop."""
@@ -107,10 +111,18 @@ class Runner:
 
     def start(self, exe: Execution) -> None:
         """Start a new execution (created in the store, or to be written by its first commit:
-        ``Store.create_execution(exe, with_first_commit=True)``)."""
+        ``Store.create_execution(exe, with_first_commit=True)``). If the interpreter raises,
+        the execution is forgotten, here and by the store (nothing of it is committed)."""
         self.active[exe.arn] = exe
-        machine = self.machine_for(exe)
-        self._apply(exe, machine, self.ix.start(exe, machine))
+        try:
+            machine = self.machine_for(exe)
+            progress = self.ix.start(exe, machine)
+        except BaseException:
+            if self.active.get(exe.arn) is exe:
+                del self.active[exe.arn]
+            self.journal.discard(exe)
+            raise
+        self._apply(exe, machine, progress)
 
     def resume(self, exe: Execution) -> None:
         """Continue an execution loaded from the store after a restart."""

@@ -20,6 +20,7 @@ class MemoryStore:
         self._definitions: dict[str, str] = {}
         self._executions: dict[str, Execution] = {}
         self._resources: dict[str, dict[str, dict]] = {}
+        self._unwritten: set[str] = set()  # created with_first_commit, not yet committed (discard)
 
     def put_state_machine(self, record: StateMachineRecord) -> None:
         self._machines[record.arn] = record
@@ -40,12 +41,24 @@ class MemoryStore:
     def create_execution(self, exe: Execution, with_first_commit: bool = False) -> None:
         """Kept at once, whenever the caller would have it written: nothing here is durable."""
         self._executions[exe.arn] = exe
+        if with_first_commit:
+            self._unwritten.add(exe.arn)
+
+    def discard(self, exe: Execution) -> None:
+        """Forget a ``with_first_commit`` execution that will never be committed."""
+        if exe.arn in self._unwritten and self._executions.get(exe.arn) is exe:
+            self._unwritten.discard(exe.arn)
+            del self._executions[exe.arn]
 
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Nothing to write: the execution object is the stored snapshot."""
+        self._unwritten.discard(exe.arn)
 
     def commit_many(self, batch: list) -> list[Execution]:
         """Nothing to write, nothing refused."""
+        if self._unwritten:
+            for exe, _ in batch:
+                self._unwritten.discard(exe.arn)
         return []
 
     def get_execution(self, arn: str, with_frames: bool = False) -> Execution | None:

@@ -35,6 +35,11 @@ class Store(Protocol):
         in the transaction of the first ``commit_many`` carrying it instead (which refuses it,
         writing nothing of it, if another process created that ARN in the meantime)."""
 
+    def discard(self, exe: Execution) -> None:
+        """Forget a new execution that will never be committed (its start failed before its first
+        commit): one created ``with_first_commit`` is dropped unwritten; a row already written
+        (``create_execution`` without it) stays."""
+
     def commit(self, exe: Execution, progress: Progress) -> None:
         """Persist one interpreter call's changes atomically (LeaseLost if another process did)."""
 

@@ -268,6 +268,11 @@ class SqlStore:
         self._insert_execution(exe)
         self._versions[exe.arn] = 0
 
+    def discard(self, exe: Execution) -> None:
+        """Forget a ``with_first_commit`` execution that will never be committed."""
+        if self._unwritten.get(exe.arn) is exe:
+            del self._unwritten[exe.arn]
+
     @reconnecting
     def _insert_execution(self, exe: Execution) -> None:
         with self.transaction() as cur:
