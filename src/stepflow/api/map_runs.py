@@ -22,6 +22,7 @@ MAP_RUN = "map-run"
 RUNS_OF = "map-runs-of"
 _END_STATUS = {"MapRunSucceeded": "SUCCEEDED", "MapRunFailed": "FAILED", "MapRunAborted": "ABORTED"}
 _COUNTERS = ("pending", "running", "succeeded", "failed", "timedOut", "aborted", "total", "resultsWritten")
+_SETTINGS = ("maxConcurrency", "toleratedFailurePercentage", "toleratedFailureCount")  # what UpdateMapRun changes
 
 
 def _counts(**values: int) -> dict:
@@ -156,6 +157,13 @@ class MapRunJournal:
                     self.store.put_resource(MAP_RUN, doc["mapRunArn"], doc)
         return refused
 
+    def settings_updated(self, doc: dict) -> None:
+        """UpdateMapRun changed a map run's settings: the open document this journal rewrites at
+        each commit of the Map's frame takes them too (else it would write the old ones back)."""
+        open_doc = self._open.get(doc["executionArn"], {}).get(doc["mapRunArn"])
+        if open_doc is not None:
+            open_doc.update((key, doc[key]) for key in _SETTINGS)
+
     def observe(self, exe, progress) -> list[dict]:
         """The map-run documents this commit changes (call before the store clears the events)."""
         open_runs = self._open.get(exe.arn)
@@ -276,12 +284,15 @@ class MapRunsMixin:
         _check_update(maxConcurrency, toleratedFailurePercentage, toleratedFailureCount)
         if doc["status"] != "RUNNING":
             raise ApiError("ValidationException", f"Map Run {mapRunArn} is not RUNNING and cannot be updated")
-        for key, value in (("maxConcurrency", maxConcurrency), ("toleratedFailurePercentage", toleratedFailurePercentage),
-                           ("toleratedFailureCount", toleratedFailureCount)):
+        for key, value in zip(_SETTINGS, (maxConcurrency, toleratedFailurePercentage, toleratedFailureCount)):
             if value is not None:
                 doc[key] = float(value) if key == "toleratedFailurePercentage" else int(value)
         self._apply_to_frame(doc)
+        settings_updated = getattr(self.runner.journal, "settings_updated", None)
+        if settings_updated is not None:  # the runner's journal is a MapRunJournal (it is in a Runtime)
+            settings_updated(doc)
         self.store.put_resource(MAP_RUN, doc["mapRunArn"], doc)
+        self.runner.before_reply()  # the Map's frame, with the new limits, is committed before the reply
         return {}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -296,25 +307,31 @@ class MapRunsMixin:
         return doc
 
     def _live_frame(self, doc: dict):
+        return self._live(doc)[1]
+
+    def _live(self, doc: dict) -> tuple:
+        """(execution, Map frame) of a map run running in this process, or (None, None)."""
         exe = self.runner.active.get(doc["executionArn"])
         frame = exe.frames.get(doc.get("frameKey")) if exe is not None else None
         if frame is None or not frame.wait or frame.wait.get("kind") != "children":
-            return None
-        return frame
+            return None, None
+        return exe, frame
 
     def _live_counts(self, doc: dict) -> None:
         if doc["status"] == "RUNNING":
             refresh_counts(doc, self._live_frame(doc))
 
     def _apply_to_frame(self, doc: dict) -> None:
-        """New limits take effect in the running Map (from its next finished iteration on)."""
-        frame = self._live_frame(doc)
+        """New limits take effect in the running Map (from its next finished iteration on); the
+        changed frame joins the runner's next group commit, so a resumed Map keeps them."""
+        exe, frame = self._live(doc)
         if frame is None:
             return
         wait = frame.wait
         wait["limit"] = doc["maxConcurrency"] or wait["total"] or 1
         if doc["toleratedFailureCount"] or doc["toleratedFailurePercentage"] or wait.get("tolerated") is not None:
             wait["tolerated"] = [doc["toleratedFailureCount"], doc["toleratedFailurePercentage"]]
+        self.runner.changed(exe, frame.key)
 
 
 def _check_update(concurrency, percentage, count) -> None:

@@ -136,6 +136,13 @@ class Runner:
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.redrive(exe, machine))
 
+    def changed(self, exe: Execution, *keys: str) -> None:
+        """An API action changed frames of an active execution itself (UpdateMapRun sets a running
+        Map's limits): commit them with the next group commit, as an interpreter call's (the
+        action then calls :meth:`before_reply`)."""
+        if self._live(exe):
+            self._apply(exe, self.machine_for(exe), Progress(dirty=set(keys), first_event=len(exe.events)))
+
     def stop(self, exe: Execution, error: str | None = None, cause: str | None = None) -> None:
         machine = self.machine_for(exe)
         self._apply(exe, machine, self.ix.stop(exe, machine, error, cause))
