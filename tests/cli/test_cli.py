@@ -225,3 +225,10 @@ def test_run_with_a_store_keeps_its_executions_for_the_store_commands(write, tmp
     events = [json.loads(line) for line in invoke("history", arns[-1], "--store", store, "--json").output.splitlines()]
     assert events[-1]["type"] == "ExecutionSucceeded"
     assert json.loads(events[-1]["executionSucceededEventDetails"]["output"]) == {"got": 1}
+
+
+def test_a_store_that_cannot_be_reached_is_one_line_without_the_password():
+    result = CliRunner().invoke(cli, ["executions", "--store", "postgresql://etl:s3cret@127.0.0.1:1/pipeline"])
+    assert result.exit_code == 1
+    assert "store postgresql://etl@127.0.0.1:1/pipeline is unavailable" in result.output
+    assert "s3cret" not in result.output and "Traceback" not in result.output

@@ -35,7 +35,18 @@ def _read_input(input_json: str | None, input_file: str | None) -> str:
     return text
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class StepflowGroup(click.Group):
+    """Commands whose stepflow errors (a store that cannot be reached, an execution this process
+    lost to another) end with the message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except StepflowError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=StepflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stepflow")
 def cli() -> None:
     """stepflow: AWS Step Functions on one machine.
