@@ -86,11 +86,6 @@ def test_run_timed_out_exits_3(write):
     assert "States.Timeout" in result.stderr
 
 
-@pytest.mark.skip(reason="a `stepflow run` execution lives in its own in-memory store: nothing can stop it from outside, so ABORTED (exit 4) cannot happen")
-def test_run_aborted_exits_4():
-    """Placeholder for exit status 4 (ABORTED)."""
-
-
 def test_run_with_input_file(write):
     result = invoke("run", write("m.json", PASS), "--input-file", write("input.json", {"x": "from file"}))
     assert result.exit_code == 0

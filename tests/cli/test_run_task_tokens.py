@@ -20,6 +20,9 @@ sfn = boto3.client("stepfunctions")  # as in AWS: no endpoint, no credentials in
 
 
 def approve(event, context):
+    if event["amount"] < 0:  # nonsense: abort the whole run
+        sfn.stop_execution(executionArn=event["execution"], error="Cancelled", cause="negative amount")
+        return {"answered": False}
     if event["amount"] > 100:
         sfn.send_task_failure(taskToken=event["token"], error="TooExpensive", cause=f"amount {event['amount']}")
     else:
@@ -46,7 +49,8 @@ DEFINITION = {
         "Approve": {
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-            "Parameters": {"FunctionName": "approver", "Payload": {"token.$": "$$.Task.Token", "amount.$": "$.amount"}},
+            "Parameters": {"FunctionName": "approver", "Payload": {"token.$": "$$.Task.Token", "amount.$": "$.amount",
+                                                                "execution.$": "$$.Execution.Id"}},
             "TimeoutSeconds": 60,
             "End": True,
         }
@@ -82,6 +86,12 @@ def test_a_handler_fails_its_task_with_send_task_failure(project):
     done = run_cli(project, 500)
     assert done.returncode == 1, done.stderr
     assert "TooExpensive: amount 500" in done.stderr
+
+
+def test_a_handler_that_stops_its_execution_ends_the_run_aborted_with_exit_4(project):
+    done = run_cli(project, -1)
+    assert done.returncode == 4, done.stderr
+    assert "ABORTED: Cancelled: negative amount" in done.stderr
 
 
 def test_under_serve_the_handler_answers_the_server_it_runs_under(project):
