@@ -167,7 +167,7 @@ class Runtime:
         while True:
             await asyncio.sleep(getattr(self.store, "lease_seconds", 3 * LEASE_RENEWAL_SECONDS) / 3)
             try:
-                self.store.renew_leases()
+                self.runner.drop_unowned(self.store.renew_leases())
                 self._adopt()
             except Exception:  # a store hiccup must not end the loop
                 log.exception("lease maintenance failed; retrying")

@@ -45,6 +45,7 @@ from stepflow.store.records import StateMachineRecord
 MAX_INPUT_BYTES = 256 * 1024
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
+STOP_ATTEMPTS = 5  # StopExecution of an execution another process runs: loads and commits tried
 
 
 class MachineCache:
@@ -265,13 +266,37 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return out
 
     def stop_execution(self, executionArn: str = None, error: str = None, cause: str = None, **_) -> dict:
+        """StopExecution: a RUNNING execution ends ABORTED, whichever process runs it."""
         exe = self._execution(executionArn)
         if exe.status == RUNNING:
-            live = self.runner.active.get(exe.arn, exe)
-            self.runner.stop(live, error, cause)
-            self.runner.before_reply()
-            exe = live
+            live = self.runner.active.get(exe.arn)
+            if live is not None:
+                self.runner.stop(live, error, cause)
+                self.runner.before_reply()
+                exe = live
+            else:
+                exe = self._take_over_and_stop(exe.arn, error, cause)
         return {"stopDate": exe.stop_date or self.clock.now()}
+
+    def _take_over_and_stop(self, arn: str, error: str | None, cause: str | None) -> Execution:
+        """Stop a RUNNING execution that another process runs (or that none does): take it over
+        as RedriveExecution does, stop it here and commit at once. Its old owner's next commit is
+        then refused, and its lease maintenance drops it sooner (``Runner.drop_unowned``). Tried
+        again when the old owner committed between our load and our commit; returns the
+        execution as stored (ABORTED, or ended otherwise meanwhile)."""
+        for _ in range(STOP_ATTEMPTS):
+            exe = self.store.get_execution(arn, with_frames=True)
+            if exe is None or exe.status != RUNNING:
+                return exe
+            self.store.claim(arn, force=True)
+            self.runner.stop(exe, error, cause)
+            failure = self.runner.flush()  # now, even under group commit: a refusal means try again
+            if failure is not None:
+                raise failure
+            stored = self.store.get_execution(arn)
+            if stored.status != RUNNING:
+                return stored
+        raise ApiError("InternalFailure", f"could not stop {arn}: the process running it kept committing it first", 500)
 
     def redrive_execution(self, executionArn: str = None, clientToken: str = None, **_) -> dict:
         """RedriveExecution: FAILED, TIMED_OUT or ABORTED standard executions, within 14 days."""

@@ -256,6 +256,27 @@ def test_renewed_leases_stay_ours(open_stores):
     assert owner.claim(exe.arn)
 
 
+def test_renewing_leases_names_the_running_executions_held(store):
+    held = started(store, "held", start=1.0)
+    also = started(store, "also", start=2.0)
+    ended = started(store, "ended", start=3.0)
+    step(store, ended, lambda e, p: setattr(e, "status", SUCCEEDED), "ExecutionSucceeded")
+    assert store.renew_leases() == {held.arn, also.arn}
+
+
+def test_renewing_leases_leaves_out_what_another_process_took_over_or_stopped(open_stores):
+    owner, other = open_stores(), open_stores()
+    needs_sql(owner)
+    kept, taken, stopped = (started(owner, name) for name in ("kept", "taken", "stopped"))
+    assert owner.renew_leases() == {kept.arn, taken.arn, stopped.arn}
+    assert other.claim(taken.arn, force=True)  # RedriveExecution / StopExecution take it so
+    assert other.claim(stopped.arn, force=True)
+    loaded = other.get_execution(stopped.arn, with_frames=True)
+    step(other, loaded, lambda e, p: setattr(e, "status", "ABORTED"), "ExecutionAborted")
+    assert owner.renew_leases() == {kept.arn}
+    assert other.renew_leases() == {taken.arn}
+
+
 def test_a_released_execution_can_be_claimed_at_once(open_stores):
     owner, other = open_stores(), open_stores()
     needs_sql(owner)

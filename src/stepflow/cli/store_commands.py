@@ -113,7 +113,8 @@ def redrive(store_url, template, execution_arn, time_scale):
 @click.option("--error", help="Error code recorded with the abort.")
 @click.option("--cause", help="Cause recorded with the abort.")
 def stop(store_url, execution_arn, error, cause):
-    """Stop a RUNNING execution (it ends ABORTED).
+    """Stop a RUNNING execution (it ends ABORTED), also one that a running `stepflow serve`
+    runs: as StopExecution, it is taken over and stopped here; that server then drops it.
 
     Example: stepflow stop arn:aws:states:...:execution:etl:run-1 --cause "bad input"
     """
@@ -121,15 +122,13 @@ def stop(store_url, execution_arn, error, cause):
 
     async def go():
         rt = _runtime(store_url)
-        exe = rt.store.get_execution(execution_arn, with_frames=True)
-        if exe is None:
-            _fail(f"ExecutionDoesNotExist: Execution Does Not Exist: '{execution_arn}'")
         try:
-            if exe.status == "RUNNING":
-                rt.runner.stop(exe, error, cause)
+            rt.service.stop_execution(executionArn=execution_arn, error=error, cause=cause)
             return rt.service.describe_execution(executionArn=execution_arn)
         except ApiError as err:
             _fail(f"{err.code}: {err.message}")
+        finally:
+            rt.close()
 
     described = asyncio.run(go())
     click.echo(f"{described['status']} {execution_arn}")

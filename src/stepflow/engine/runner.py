@@ -22,7 +22,7 @@ import contextvars
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from stepflow import faults
@@ -90,7 +90,8 @@ class Runner:
         self.journal = journal
         self.machine_for = machine_for
         self.active: dict[str, Execution] = {}
-        self._running: dict[str, asyncio.Task] = {}
+        self._running: dict[tuple[str, str], asyncio.Task] = {}  # (arn, step) -> the task running it
+        self._timers: dict[int, tuple[Execution, dict[int, asyncio.TimerHandle]]] = {}  # id(exe) -> its pending timers
         self._done: dict[str, list[asyncio.Future]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._virtual: list = []  # (due, seq, exe, StartTimer) heap, for a virtual clock
@@ -282,7 +283,7 @@ class Runner:
             elif isinstance(command, StartTimer):
                 self._start_timer(exe, command)
             elif isinstance(command, CancelTask):
-                self._cancel(command.step)
+                self._cancel(exe, command.step)
         if exe.finished:
             self._finished(exe)
         elif progress.more:
@@ -300,14 +301,29 @@ class Runner:
 
     def _forget(self, exe: Execution, failure: Exception | None = None) -> None:
         """Stop running an execution whose progress was not committed (``failure``: the store's
-        error; None: the store refused it). Its waiters get ExecutionDropped: they must not wait
+        error; None: the store refused it), or that another process took over (:meth:`drop_unowned`):
+        its tasks and timers are cancelled, its waiters get ExecutionDropped: they must not wait
         for an end this process will not see."""
         if self.active.get(exe.arn) is exe:
             del self.active[exe.arn]
         for step in list(exe.inflight):
-            self._cancel(step)
+            self._cancel(exe, step)
+        self._cancel_timers(exe)
         if exe.arn not in self.active:  # not running here under another object either
             self._release(exe.arn, failure)
+
+    def drop_unowned(self, owned: Collection[str]) -> list[str]:
+        """Stop running the active executions whose ARN is not in ``owned`` (what the store says
+        this process still holds, ``Store.renew_leases``): another process took them over
+        (StopExecution, RedriveExecution, an expired lease), so their next commit here would be
+        refused anyway. An execution with a transition waiting for the group commit is left to
+        that commit (a new one has no row yet). Returns the ARNs dropped."""
+        pending = {id(exe) for exe, _ in self._batch}
+        gone = [exe for arn, exe in self.active.items() if arn not in owned and id(exe) not in pending]
+        for exe in gone:
+            log.warning("%s is no longer ours (another process took it over); no longer running it here", exe.arn)
+            self._forget(exe)
+        return [exe.arn for exe in gone]
 
     def _release(self, arn: str, failure: Exception | None) -> None:
         for future in self._done.pop(arn, ()):
@@ -315,7 +331,9 @@ class Runner:
                 future.set_exception(_dropped(arn, failure))
 
     def _finished(self, exe: Execution) -> None:
-        self.active.pop(exe.arn, None)
+        if self.active.get(exe.arn) is exe:
+            del self.active[exe.arn]
+        self._cancel_timers(exe)
         for future in self._done.pop(exe.arn, ()):
             if not future.done():
                 future.set_result(exe)
@@ -325,7 +343,7 @@ class Runner:
     def _run_task(self, exe: Execution, request: TaskRequest) -> None:
         request.on_submitted = lambda output=None, worker=None: self._submitted(exe, request.step, output, worker)
         task = self.loop.create_task(self._invoke(exe, request))
-        self._running[request.step] = task
+        self._running[(exe.arn, request.step)] = task
 
     async def _invoke(self, exe: Execution, request: TaskRequest) -> None:
         try:
@@ -336,7 +354,8 @@ class Runner:
             log.exception("task %s failed inside stepflow", request.step)
             result = TaskResult(error=TASK_FAILED, cause=f"{type(failure).__name__}: {failure}")
         finally:
-            self._running.pop(request.step, None)
+            if self._running.get((exe.arn, request.step)) is asyncio.current_task():
+                del self._running[(exe.arn, request.step)]
         if not self._live(exe):
             return
         faults.hit("task.result.before_commit")
@@ -354,8 +373,8 @@ class Runner:
             machine = self.machine_for(exe)
             self._apply(exe, machine, self.ix.heartbeat(exe, machine, step))
 
-    def _cancel(self, step: str) -> None:
-        task = self._running.pop(step, None)
+    def _cancel(self, exe: Execution, step: str) -> None:
+        task = self._running.pop((exe.arn, step), None)
         if task is not None:
             task.cancel()
 
@@ -371,7 +390,23 @@ class Runner:
         if delay <= 0:
             self.loop.call_soon(self._fire, exe, command)
         else:
-            self.loop.call_later(delay, self._fire, exe, command)
+            _, pending = self._timers.setdefault(id(exe), (exe, {}))
+            pending[id(command)] = self.loop.call_later(delay, self._timer_due, exe, command)
+
+    def _timer_due(self, exe: Execution, command: StartTimer) -> None:
+        entry = self._timers.get(id(exe))
+        if entry is not None:
+            entry[1].pop(id(command), None)
+            if not entry[1]:
+                del self._timers[id(exe)]
+        self._fire(exe, command)
+
+    def _cancel_timers(self, exe: Execution) -> None:
+        """Cancel the pending (real-time) timers of an execution this process no longer runs."""
+        entry = self._timers.pop(id(exe), None)
+        if entry is not None:
+            for handle in entry[1].values():
+                handle.cancel()
 
     # Virtual time: timers fire in due order, one at a time, and only when nothing else can
     # happen first (no task in flight, no frame ready), so a FakeClock never lets a long timer
@@ -403,7 +438,7 @@ class Runner:
             if exe.ready:
                 return True
             for step, key in exe.inflight.items():
-                if step in self._running and not _only_waits(exe.frames.get(key)):
+                if (exe.arn, step) in self._running and not _only_waits(exe.frames.get(key)):
                     return True
         return False
 

@@ -96,8 +96,9 @@ class MemoryStore:
         """One process only: every execution is ours."""
         return True
 
-    def renew_leases(self) -> None:
-        """Nothing to renew in one process."""
+    def renew_leases(self) -> set[str]:
+        """Nothing to renew in one process: every RUNNING execution is ours."""
+        return {arn for arn, e in self._executions.items() if e.status == RUNNING}
 
     def close(self) -> None:
         """Nothing to release."""

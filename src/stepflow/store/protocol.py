@@ -65,8 +65,9 @@ class Store(Protocol):
         """Take the lease on a RUNNING execution (free, expired, or its holder died); ``force``
         takes it whatever its state (redrive)."""
 
-    def renew_leases(self) -> None:
-        """Extend the leases this process holds."""
+    def renew_leases(self) -> set[str]:
+        """Extend the leases this process holds; the ARNs of the RUNNING executions it holds
+        (an execution it runs that is missing was taken over by another process, or ended there)."""
 
     def put_resource(self, kind: str, arn: str, data: dict) -> None:
         """Create or replace another API resource (activity, version, alias, tags, map run...)."""

@@ -419,9 +419,11 @@ class SqlStore:
             return cur.rowcount == 1
 
     @reconnecting
-    def renew_leases(self) -> None:
+    def renew_leases(self) -> set[str]:
+        """Extend our leases; the ARNs of the RUNNING executions we hold (one statement)."""
         with self.transaction() as cur:
             cur.execute(self.q["renew_leases"], {"owner": self.owner, "lease_until": time.time() + self.lease_seconds})
+            return {arn for (arn,) in cur.fetchall()}
 
     @reconnecting
     def release(self, arn: str) -> None:

@@ -61,7 +61,8 @@ WHERE arn = :arn AND status = 'RUNNING' AND owner = :previous;
 UPDATE executions SET owner = :owner, lease_until = :lease_until WHERE arn = :arn;
 
 -- name: renew_leases
-UPDATE executions SET lease_until = :lease_until WHERE owner = :owner AND status = 'RUNNING';
+UPDATE executions SET lease_until = :lease_until WHERE owner = :owner AND status = 'RUNNING'
+RETURNING arn;
 
 -- name: release_execution
 UPDATE executions SET owner = NULL, lease_until = 0 WHERE arn = :arn AND owner = :owner;
