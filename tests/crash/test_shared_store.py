@@ -33,35 +33,45 @@ def _client(server: Server):
     return server.client(retries={"max_attempts": 0})
 
 
+@pytest.fixture
+def shared(tmp_path):
+    """``shared(n)``: n more started servers on one SQLite file, all stopped after the test;
+    ``shared.db`` is the file's path."""
+    servers = []
+
+    def start(n: int) -> list[Server]:
+        new = [_server(start.db, tmp_path / "serve.log") for _ in range(n)]
+        servers.extend(new)
+        return [server.start() for server in new]
+
+    start.db = str(tmp_path / "shared.db")
+    yield start
+    for server in servers:
+        server.stop()
+
+
 @pytest.mark.slow
-def test_second_process_adopts_a_killed_process_executions(tmp_path):
-    db = str(tmp_path / "shared.db")
-    a, b = _server(db, tmp_path / "serve.log"), _server(db, tmp_path / "serve.log")
-    try:
-        a.start()
-        b.start()
-        sfn_a = _client(a)
-        machine = sfn_a.create_state_machine(name="shared", definition=json.dumps(DEFINITION),
-                                             roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
-        arns = [sfn_a.start_execution(stateMachineArn=machine, input=json.dumps({"items": [1, 2, 3]}))["executionArn"]
-                for _ in range(4)]
-        time.sleep(0.5)
-        a.kill()
-        sfn_b = _client(b)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            statuses = [sfn_b.describe_execution(executionArn=arn)["status"] for arn in arns]
-            if all(s != "RUNNING" for s in statuses):
-                break
-            time.sleep(0.2)
-        assert statuses == ["SUCCEEDED"] * 4
-        for arn in arns:
-            events = sfn_b.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            entered = collections.Counter(e["type"] for e in events if e["type"].endswith("StateEntered"))
-            assert entered == {"MapStateEntered": 1, "WaitStateEntered": 3, "PassStateEntered": 1}
-    finally:
-        a.stop()
-        b.stop()
+def test_second_process_adopts_a_killed_process_executions(shared):
+    a, b = shared(2)
+    sfn_a = _client(a)
+    machine = sfn_a.create_state_machine(name="shared", definition=json.dumps(DEFINITION),
+                                         roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
+    arns = [sfn_a.start_execution(stateMachineArn=machine, input=json.dumps({"items": [1, 2, 3]}))["executionArn"]
+            for _ in range(4)]
+    time.sleep(0.5)
+    a.kill()
+    sfn_b = _client(b)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        statuses = [sfn_b.describe_execution(executionArn=arn)["status"] for arn in arns]
+        if all(s != "RUNNING" for s in statuses):
+            break
+        time.sleep(0.2)
+    assert statuses == ["SUCCEEDED"] * 4
+    for arn in arns:
+        events = sfn_b.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        entered = collections.Counter(e["type"] for e in events if e["type"].endswith("StateEntered"))
+        assert entered == {"MapStateEntered": 1, "WaitStateEntered": 3, "PassStateEntered": 1}
 
 
 LONG_WAIT = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 600, "End": True}}}
@@ -90,46 +100,34 @@ def _aborted_events(sfn, arn: str) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_stop_execution_through_another_process_stops_it_where_it_runs(tmp_path):
-    db = str(tmp_path / "shared.db")
-    a, b = _server(db, tmp_path / "serve.log"), _server(db, tmp_path / "serve.log")
-    try:
-        a.start()
-        b.start()
-        sfn_a, sfn_b = _client(a), _client(b)
-        arn = _start_long_wait(sfn_a, "stop-elsewhere")
-        assert sfn_a.describe_execution(executionArn=arn)["status"] == "RUNNING"
-        stopped = sfn_b.stop_execution(executionArn=arn, error="User.Stop", cause="enough")
-        assert stopped["stopDate"]
-        described_b = sfn_b.describe_execution(executionArn=arn)
-        assert (described_b["status"], described_b["error"], described_b["cause"]) == ("ABORTED", "User.Stop", "enough")
-        described_a = _aborted_soon(sfn_a, arn)
-        assert (described_a["status"], described_a["error"], described_a["cause"]) == ("ABORTED", "User.Stop", "enough")
-        assert described_a["stopDate"] == described_b["stopDate"]
-        [aborted] = _aborted_events(sfn_a, arn)
-        assert aborted["executionAbortedEventDetails"] == {"error": "User.Stop", "cause": "enough"}
-        time.sleep(1.5)  # another lease maintenance of each: nothing runs it again, nothing writes more
-        assert sfn_a.describe_execution(executionArn=arn)["status"] == "ABORTED"
-        assert len(_aborted_events(sfn_b, arn)) == 1
-    finally:
-        a.stop()
-        b.stop()
+def test_stop_execution_through_another_process_stops_it_where_it_runs(shared):
+    a, b = shared(2)
+    sfn_a, sfn_b = _client(a), _client(b)
+    arn = _start_long_wait(sfn_a, "stop-elsewhere")
+    assert sfn_a.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    stopped = sfn_b.stop_execution(executionArn=arn, error="User.Stop", cause="enough")
+    assert stopped["stopDate"]
+    described_b = sfn_b.describe_execution(executionArn=arn)
+    assert (described_b["status"], described_b["error"], described_b["cause"]) == ("ABORTED", "User.Stop", "enough")
+    described_a = _aborted_soon(sfn_a, arn)
+    assert (described_a["status"], described_a["error"], described_a["cause"]) == ("ABORTED", "User.Stop", "enough")
+    assert described_a["stopDate"] == described_b["stopDate"]
+    [aborted] = _aborted_events(sfn_a, arn)
+    assert aborted["executionAbortedEventDetails"] == {"error": "User.Stop", "cause": "enough"}
+    time.sleep(1.5)  # another lease maintenance of each: nothing runs it again, nothing writes more
+    assert sfn_a.describe_execution(executionArn=arn)["status"] == "ABORTED"
+    assert len(_aborted_events(sfn_b, arn)) == 1
 
 
 @pytest.mark.slow
-def test_cli_stop_stops_an_execution_a_server_runs(tmp_path):
-    db = str(tmp_path / "shared.db")
-    a = _server(db, tmp_path / "serve.log")
-    try:
-        a.start()
-        sfn = _client(a)
-        arn = _start_long_wait(sfn, "stop-from-cli")
-        done = subprocess.run([sys.executable, "-m", "stepflow", "stop", arn, "--store", f"sqlite:///{db}", "--cause", "from the CLI"],
-                              capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.split() == ["ABORTED", arn]
-        described = _aborted_soon(sfn, arn)
-        assert (described["status"], described["cause"]) == ("ABORTED", "from the CLI")
-        assert len(_aborted_events(sfn, arn)) == 1
-    finally:
-        a.stop()
+def test_cli_stop_stops_an_execution_a_server_runs(shared):
+    [a] = shared(1)
+    sfn = _client(a)
+    arn = _start_long_wait(sfn, "stop-from-cli")
+    done = subprocess.run([sys.executable, "-m", "stepflow", "stop", arn, "--store", f"sqlite:///{shared.db}", "--cause", "from the CLI"],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ABORTED", arn]
+    described = _aborted_soon(sfn, arn)
+    assert (described["status"], described["cause"]) == ("ABORTED", "from the CLI")
+    assert len(_aborted_events(sfn, arn)) == 1

@@ -304,13 +304,20 @@ def test_finished_executions_cannot_be_claimed(open_stores):
     assert other.running() == []
 
 
-def test_a_stale_writer_cannot_overwrite_a_newer_transition(open_stores):
+def overtaken(open_stores):
+    """A SQL store whose execution another store took over (its lease had expired) and moved on
+    by one transition: (the stale store, its stale copy, the store that took it, that store's copy)."""
     stale, fresh = open_stores(), open_stores()
     needs_sql(stale)
     stale.lease_seconds = 0.0
     exe = started(stale, "contended")
     [taken] = fresh.running()
     step(fresh, taken, lambda e, p: put_frame(e, p, ROOT, state="B"), "PassStateExited")
+    return stale, exe, fresh, taken
+
+
+def test_a_stale_writer_cannot_overwrite_a_newer_transition(open_stores):
+    stale, exe, fresh, taken = overtaken(open_stores)
     with pytest.raises(LeaseLost):
         step(stale, exe, lambda e, p: put_frame(e, p, ROOT, state="STALE"), "PassStateExited")
     reloaded = open_stores().get_execution(exe.arn, with_frames=True)
@@ -436,12 +443,7 @@ def test_an_execution_this_store_never_wrote_nor_loaded_to_run_is_not_committed(
 
 
 def test_a_commit_refused_by_the_version_check_forgets_the_version(open_stores):
-    stale, fresh = open_stores(), open_stores()
-    needs_sql(stale)
-    stale.lease_seconds = 0.0
-    exe = started(stale, "contended")
-    [taken] = fresh.running()
-    step(fresh, taken, lambda e, p: put_frame(e, p, ROOT, state="B"), "PassStateExited")
+    stale, exe, fresh, _ = overtaken(open_stores)
     assert stale.commit_many([(exe, call(exe, lambda e, p: put_frame(e, p, ROOT, state="STALE"), "PassStateExited"))]) == [exe]
     assert exe.arn not in stale._versions  # to commit it again this store must load it again
     again = stale.get_execution(exe.arn, with_frames=True)
