@@ -177,17 +177,8 @@ class BuggyInterpreter(Interpreter):
         return super().start(exe, machine, budget)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def any_url(request, tmp_path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/buggy.db"
-    return request.getfixturevalue("fresh_postgres_url")
-
-
-def test_a_start_the_interpreter_fails_on_leaves_nothing_in_the_store(any_url):
-    rt = runtime(any_url)
+def test_a_start_the_interpreter_fails_on_leaves_nothing_in_the_store(store_url):
+    rt = runtime(store_url)
     buggy = BuggyInterpreter(rt.interpreter.clock, rt.interpreter.limits)
     rt.interpreter = rt.runner.ix = buggy
 
