@@ -34,12 +34,22 @@ def _runs(wf) -> Counter:
     return Counter((r["JobName"].split("-dev-")[1], r["JobRunState"]) for r in wf.glue_runs())
 
 
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as err:
+        return str(err)
+
+
 def test_end_to_end(world, tmp_path):
     with Workflow(tmp_path, world) as wf:
         done = wf.execute(_input_like_004(world))
         assert done["status"] == "SUCCEEDED", done
         events = wf.history(done["executionArn"])
         runs = _runs(wf)
+        failed = [(r["JobName"], r.get("ErrorMessage"), r.get("LogFile") and _tail(r["LogFile"]))
+                  for r in wf.glue_runs() if r["JobRunState"] != "SUCCEEDED"]  # to diagnose a failure below
         files, catalog = storage.tree_digest(world.root, exclude=("reports/", "notifications")), _catalog(world)
         again = wf.execute(_input_like_004(world))  # next month's run on the same snapshot changes nothing
         assert again["status"] == "SUCCEEDED", again
@@ -48,7 +58,7 @@ def test_end_to_end(world, tmp_path):
     assert runs == Counter({(job, "SUCCEEDED"): n for job, n in (
         ("addressable-split-and-part", 1), ("infobase-split-and-part", 1), ("register-part-tables", 2),
         ("prepare-part-tables", 1), ("create-part-addressable-ids-er-table", 1),
-        ("generate-data-monitor-report", 1), ("generate-cleanrooms-report", 1))})
+        ("generate-data-monitor-report", 1), ("generate-cleanrooms-report", 1))}), failed
     assert sum(e["type"] == "ParallelStateEntered" for e in events) == 3
     output = json.loads(done["output"])
     assert [r["JobRunState"] for r in output["Step5_Reporting"]] == ["SUCCEEDED", "SUCCEEDED"]
