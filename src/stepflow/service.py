@@ -13,7 +13,6 @@ that is not committed.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
@@ -22,11 +21,12 @@ from stepflow.api import (
     AliasesMixin,
     MapRunsMixin,
     TagsMixin,
+    TaskTokensMixin,
     TestStateMixin,
     VersionsMixin,
     resolve_target,
 )
-from stepflow.api.common import arn_kind, paginate, with_token
+from stepflow.api.common import arn_kind, check_name, paginate, require, with_token
 from stepflow.asl.json_text import dumps, size_in_bytes
 from stepflow.asl.parse import compile_definition
 from stepflow.asl.validate import load_definition, validate_definition
@@ -43,7 +43,6 @@ from stepflow.errors import (
 from stepflow.store.records import StateMachineRecord
 
 MAX_INPUT_BYTES = 256 * 1024
-_NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 STATE_MACHINE_TYPES = ("STANDARD", "EXPRESS")
 STOP_ATTEMPTS = 5  # StopExecution of an execution another process runs: loads and commits tried
 
@@ -70,7 +69,7 @@ class MachineCache:
         return self.compiled(exe.revision)
 
 
-class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin, MapRunsMixin):
+class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, TestStateMixin, MapRunsMixin, TaskTokensMixin):
     """AWS Step Functions actions over one store and one runner."""
 
     # Set by the runtime when mocks are loaded: check_test_case(machine_name, case) raises ApiError
@@ -90,9 +89,9 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
     # -- state machines ---------------------------------------------------------------------
 
     def create_state_machine(self, name: str = None, definition: str = None, roleArn: str = None, type: str = "STANDARD", **extra) -> dict:
-        _require(name=name, definition=definition, roleArn=roleArn)
+        require(name=name, definition=definition, roleArn=roleArn)
         _check_version_description(extra)
-        _check_name(name)
+        check_name(name)
         if type not in STATE_MACHINE_TYPES:
             raise ApiError("ValidationException", f"Value '{type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")
         machine = self._compile(definition, type)
@@ -157,7 +156,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return out
 
     def delete_state_machine(self, stateMachineArn: str = None, **_) -> dict:
-        _require(stateMachineArn=stateMachineArn)
+        require(stateMachineArn=stateMachineArn)
         _check_arn(stateMachineArn, "stateMachine")
         self.forget_versions_and_aliases(stateMachineArn)
         self.store.delete_state_machine(stateMachineArn)
@@ -170,7 +169,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return with_token({"stateMachines": items}, token)
 
     def validate_state_machine_definition(self, definition: str = None, type: str = "STANDARD", severity: str = "ERROR", maxResults: int = 100, **_) -> dict:
-        _require(definition=definition)
+        require(definition=definition)
         try:
             diagnostics = validate_definition(load_definition(definition), state_machine_type=type)
         except DefinitionError as err:
@@ -311,36 +310,6 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         self.runner.before_reply()
         return {"redriveDate": exe.redrive_date}
 
-    # -- task tokens ----------------------------------------------------------------------------
-
-    def send_task_success(self, taskToken: str = None, output: str = None, **_) -> dict:
-        _require(taskToken=taskToken, output=output)
-        try:
-            json.loads(output)
-        except ValueError as err:
-            raise ApiError("InvalidOutput", f"Invalid Output: '{err}'") from None
-        if not self.callbacks.succeed(taskToken, output):
-            raise _unknown_token(taskToken)
-        self.runner.before_reply()
-        return {}
-
-    def send_task_failure(self, taskToken: str = None, error: str = None, cause: str = None, **_) -> dict:
-        _require(taskToken=taskToken)
-        if not self.callbacks.fail(taskToken, error, cause):
-            raise _unknown_token(taskToken)
-        self.runner.before_reply()
-        return {}
-
-    def send_task_heartbeat(self, taskToken: str = None, **_) -> dict:
-        _require(taskToken=taskToken)
-        request = self.callbacks.find(taskToken)
-        exe = self.runner.active.get(request.execution_arn) if request is not None else None
-        if exe is None:
-            raise _unknown_token(taskToken)
-        self.runner.heartbeat(exe, request.step)
-        self.runner.before_reply()
-        return {}
-
     def list_executions(self, stateMachineArn: str = None, statusFilter: str = None, maxResults: int = 100, nextToken: str = None, **_) -> dict:
         version_arn = None
         if arn_kind(stateMachineArn) == "version":
@@ -393,7 +362,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
             raise ApiError("InvalidDefinition", f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {err}'") from None
 
     def _machine(self, arn: str | None) -> StateMachineRecord:
-        _require(stateMachineArn=arn)
+        require(stateMachineArn=arn)
         _check_arn(arn, "stateMachine")
         record = self.store.get_state_machine(arn)
         if record is None:
@@ -401,7 +370,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         return record
 
     def _execution(self, arn: str | None) -> Execution:
-        _require(executionArn=arn)
+        require(executionArn=arn)
         if not isinstance(arn, str) or not arn.startswith("arn:") or (":execution:" not in arn and ":express:" not in arn):
             raise ApiError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
         exe = self.runner.active.get(arn) or self.store.get_execution(arn)
@@ -422,7 +391,7 @@ class StepFunctions(ActivitiesMixin, VersionsMixin, AliasesMixin, TagsMixin, Tes
         value = _parse_input(input_text, self.limits)
         if name is None:
             name = str(uuid.uuid4())
-        _check_name(name)
+        check_name(name)
         if record.type == "EXPRESS":
             arn = self._arn("express", record.name, name, str(uuid.uuid4()))
         else:
@@ -462,17 +431,6 @@ def _add_version_and_alias(out: dict, exe: Execution) -> None:
         out["stateMachineAliasArn"] = exe.state_machine_alias_arn
 
 
-_TOKEN = re.compile(r"^[0-9a-f]{64}$")  # the form of the task tokens stepflow issues
-
-
-def _unknown_token(token: str) -> ApiError:
-    """InvalidToken for a token stepflow could not have issued, TaskDoesNotExist for one of
-    ours that no task waits for (any more)."""
-    if not isinstance(token, str) or not _TOKEN.match(token):
-        return ApiError("InvalidToken", f"Invalid Token: '{token}'")
-    return ApiError("TaskDoesNotExist", "Task Does Not Exist")
-
-
 def _parse_input(text: str, limits: Limits) -> Any:
     if not isinstance(text, str):
         raise ApiError("InvalidExecutionInput", "Invalid execution input: input must be a JSON string")
@@ -482,17 +440,6 @@ def _parse_input(text: str, limits: Limits) -> Any:
         return json.loads(text)
     except ValueError as err:
         raise ApiError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{err}'") from None
-
-
-def _require(**fields) -> None:
-    missing = [k for k, v in fields.items() if v is None]
-    if missing:
-        raise ApiError("ValidationException", f"1 validation error detected: Value null at '{missing[0]}' failed to satisfy constraint: Member must not be null")
-
-
-def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ApiError("InvalidName", f"Invalid Name: '{name}'")
 
 
 def _check_arn(arn: str, kind: str) -> None:
