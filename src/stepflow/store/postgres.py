@@ -12,7 +12,10 @@ import contextlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from stepflow.engine.history import as_dict
+from stepflow.engine.snapshot import SUCCEEDED
 from stepflow.errors import ConfigurationError
+from stepflow.store import codec
 from stepflow.store.sql_store import CommitOutcomeUnknown, SqlStore, _one_line
 
 MIGRATION_LOCK_KEY = 0x5F5E_F10  # any constant: the advisory lock that serialises migrations
@@ -63,6 +66,53 @@ class PostgresStore(SqlStore):
                     f"store {self.safe_url}: the connection was lost while a transaction committed; "
                     f"whether it did is unknown ({_one_line(err)})") from err
             raise
+
+    def _write_all(self, cur, merged):
+        """One group commit in two pipelined round trips instead of about three per execution.
+
+        First the version checks: every execution row's INSERT (new) or UPDATE (version
+        checked), each ``RETURNING arn``, sent with ``executemany(returning=True)`` (which
+        pipelines them and waits for their results). An execution is accepted when its ARN came
+        back (read from the returned rows, not from ``rowcount``, which ``executemany`` sums over
+        its statements); the others are refused and nothing else of theirs is sent. Then the
+        frames and event pages of the accepted ones, all queued in one pipeline whose exit syncs
+        (raising the first error). All of it in the caller's transaction, as before."""
+        inserts, updates = [], []
+        for exe, _ in merged:
+            arn = exe.arn
+            if self._unwritten and self._unwritten.get(arn) is exe:
+                inserts.append(self._new_row(exe, 1))
+            elif (version := self._versions.get(arn)) is not None:
+                updates.append({"arn": arn, "status": exe.status, "data": codec.execution_json(exe), "version": version})
+            # else: no version of it here (never written nor loaded, or refused before): refused
+        accepted: set[str] = set()
+        with self.conn.pipeline():
+            for name, rows in (("insert_started_execution", inserts), ("update_execution", updates)):
+                if rows:
+                    cur.executemany(self.q[name] + " RETURNING arn", rows, returning=True)
+                    while True:
+                        accepted.update(arn for (arn,) in cur.fetchall())
+                        if not cur.nextset():
+                            break
+            ended, removed, dirty, pages = [], [], [], []
+            for exe, progress in merged:
+                arn = exe.arn
+                if arn not in accepted:
+                    continue
+                if exe.status == SUCCEEDED:
+                    ended.append({"arn": arn})
+                else:
+                    removed.extend({"arn": arn, "key": k} for k in progress.removed)
+                    frames = exe.frames
+                    dirty.extend({"arn": arn, "key": k, "data": codec.frame_json(frames[k])} for k in progress.dirty if k in frames)
+                events = [as_dict(event) for event in exe.events[progress.first_event:]]
+                if events:
+                    pages.append({"arn": arn, "first_id": events[0]["id"], "last_id": events[-1]["id"], "data": codec.events_json(events)})
+            # removals before upserts: a frame removed then re-created in one batch ends written
+            for name, rows in (("delete_frames", ended), ("delete_frame", removed), ("upsert_frame", dirty), ("insert_event_page", pages)):
+                if rows:
+                    cur.executemany(self.q[name], rows)
+        return [exe for exe, _ in merged if exe.arn not in accepted]
 
     @contextlib.contextmanager
     def reading(self):

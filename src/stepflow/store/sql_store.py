@@ -314,12 +314,13 @@ class SqlStore:
 
     @reconnecting
     def _commit_merged(self, merged: list[tuple[Execution, Progress]]) -> list[Execution]:
-        refused = []
         with self.transaction() as cur:
-            for exe, progress in merged:
-                if not self._write(cur, exe, progress):
-                    refused.append(exe)
-        return refused
+            return self._write_all(cur, merged)
+
+    def _write_all(self, cur, merged: list[tuple[Execution, Progress]]) -> list[Execution]:
+        """Every execution's share of one commit, in the open transaction; the refused ones.
+        A dialect may batch the statements (PostgreSQL pipelines them)."""
+        return [exe for exe, progress in merged if not self._write(cur, exe, progress)]
 
     def _write(self, cur, exe: Execution, progress: Progress) -> bool:
         """One execution's share of a commit; False (nothing written) if its version moved on,
