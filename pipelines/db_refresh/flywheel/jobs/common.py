@@ -7,7 +7,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from flywheel import report, storage
 from flywheel.args import ResolvedOptions
+from flywheel.layout import local_path
 
 RUN_SPECIFIC = ("JOB_RUN_ID", "RUN_TS")  # left out of markers: they differ between reruns
 
@@ -30,4 +32,16 @@ def main(job: str, run: Callable[[Sequence[str]], dict], argv: Sequence[str] | N
     log(job, "starting")
     counts = run(argv)
     log(job, f"done in {time.monotonic() - started:.2f}s: {json.dumps(counts, sort_keys=True, default=str)}")
+    return counts
+
+
+def publish_report(job: str, args: ResolvedOptions, stamp: str, doc: dict, findings: list, counts: dict) -> dict:
+    """The end of a report job: write the report under --REPORT_PATH, log its summary, fail on
+    findings at or above --FAIL_ON, then write the _SUCCESS marker. Returns ``counts`` with the
+    report folder and the findings' summary."""
+    folder = report.write(local_path(args["REPORT_PATH"]), job, stamp, doc, findings)
+    counts = {**counts, "report": str(folder), **report.summary(findings)}
+    log(job, f"report {folder}: {report.summary(findings)}")
+    report.enforce(findings, args["FAIL_ON"], folder)
+    storage.write_marker(folder, job, None, marker_args(args), counts)
     return counts

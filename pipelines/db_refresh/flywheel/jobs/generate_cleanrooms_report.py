@@ -25,11 +25,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from flywheel import report, storage
+from flywheel import report
 from flywheel.args import get_resolved_options
 from flywheel.catalog import Catalog, Table
 from flywheel.errors import MappingError
-from flywheel.jobs.common import log, main as run_main, marker_args
+from flywheel.jobs.common import main as run_main, publish_report
 from flywheel.layout import local_path
 from flywheel.report import Finding
 
@@ -115,13 +115,8 @@ def run(argv: Sequence[str]) -> dict:
     findings: list[Finding] = []
     with Catalog(local_path(args["CATALOG_PATH"])) as catalog:
         body = build(doc, catalog, args, findings)
-    folder = report.write(local_path(args["REPORT_PATH"]), JOB, stamp, body, findings)
-    counts = {"tables": len(body["tables"]), "configured": sum(1 for t in body["tables"] if t["configured_table"]),
-              "report": str(folder), **report.summary(findings)}
-    log(JOB, f"report {folder}: {report.summary(findings)}")
-    report.enforce(findings, args["FAIL_ON"], folder)
-    storage.write_marker(folder, JOB, None, marker_args(args), counts)
-    return counts
+    counts = {"tables": len(body["tables"]), "configured": sum(1 for t in body["tables"] if t["configured_table"])}
+    return publish_report(JOB, args, stamp, body, findings, counts)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -31,10 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flywheel import athena, report, storage
+from flywheel import athena, report
 from flywheel.args import ResolvedOptions, get_resolved_options
 from flywheel.catalog import Catalog, Table
-from flywheel.jobs.common import log, main as run_main, marker_args
+from flywheel.jobs.common import main as run_main, publish_report
 from flywheel.jobs.prepare_part_tables import bucket_folders, sync_partitions
 from flywheel.layout import METADATA, PARTITION_KEY, SNAPSHOT_FILE, local_path
 from flywheel.report import Finding
@@ -213,12 +213,7 @@ def run(argv: Sequence[str]) -> dict:
         tables = monitor(m)
     doc = {"database": args["DATABASE"], "as_of": as_of(args).isoformat(), "bucket_count": m.bucket_count,
            "tables": tables}
-    folder = report.write(local_path(args["REPORT_PATH"]), JOB, stamp, doc, m.findings)
-    counts = {"tables": len(tables), "report": str(folder), **report.summary(m.findings)}
-    log(JOB, f"report {folder}: {report.summary(m.findings)}")
-    report.enforce(m.findings, args["FAIL_ON"], folder)
-    storage.write_marker(folder, JOB, None, marker_args(args), counts)
-    return counts
+    return publish_report(JOB, args, stamp, doc, m.findings, {"tables": len(tables)})
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
